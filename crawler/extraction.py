@@ -1,0 +1,101 @@
+"""HTML of an article page -> Article (clean text and metadata), or None for a non-article."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import py3langid
+import trafilatura
+
+log = logging.getLogger(__name__)
+
+# Blocks about other stories or about the site, never about this article. trafilatura removes
+# most boilerplate itself but keeps "recommended"/"related" teaser lists that sit in ordinary
+# divs after the body. The guard keeps a container that holds the headline or the article.
+_BOILERPLATE_CLASSES = ("recommend", "related", "teaser", "most-read", "popular", "trending",
+                        "newsletter", "cookie", "consent", "breadcrumb")
+_GUARD = "[not(.//h1) and not(.//article) and not(.//main)]"
+PRUNE_XPATH = ["//aside" + _GUARD, "//nav", "//footer", "//form" + _GUARD] + [
+    f"//*[contains(@class, '{word}') or contains(@id, '{word}')]{_GUARD}" for word in _BOILERPLATE_CLASSES
+]
+# Language identification needs a few sentences, not the whole article.
+_LANG_SAMPLE_CHARS = 2000
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Article:
+    """What extraction found on one page."""
+
+    text: str
+    title: str | None
+    author: str | None
+    published: datetime | None
+    language: str | None
+    description: str | None
+    canonical_url: str | None
+
+
+def extract(html: str | bytes, url: str, min_chars: int = 250) -> Article | None:
+    """Extract the article on the page at `url`, or return None if the page is not an article."""
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=True,
+            include_images=False, include_links=False, prune_xpath=PRUNE_XPATH,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        # trafilatura raises these on some pathological trees; the page is not usable.
+        log.debug("extraction failed on %s: %s", url, exc)
+        return None
+    if doc is None:
+        return None
+    meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    text = (meta.get("text") or "").strip()
+    if len(text) < min_chars or _is_listing(meta):
+        return None
+    return Article(
+        text=text,
+        title=_clean(meta.get("title")),
+        author=_clean(meta.get("author")),
+        published=parse_date(meta.get("date")),
+        language=detect_language(text),
+        description=_clean(meta.get("description")),
+        canonical_url=_clean(meta.get("url")),
+    )
+
+
+def detect_language(text: str) -> str | None:
+    """Return the ISO 639-1 code of the text's language, or None if it is too short to tell."""
+    sample = text[:_LANG_SAMPLE_CHARS]
+    if len(sample.strip()) < 20:
+        return None
+    lang, _score = py3langid.classify(sample)
+    return str(lang)
+
+
+def parse_date(value: Any) -> datetime | None:
+    """Parse trafilatura's date string (ISO date or datetime) into an aware UTC datetime."""
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _is_listing(meta: dict[str, Any]) -> bool:
+    pagetype = (meta.get("pagetype") or "").lower()
+    return pagetype in ("website", "collectionpage", "itemlist", "searchresultspage", "profilepage")
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value or None

@@ -1,0 +1,27 @@
+"""What the spider hands to the pipelines: plain values, no Scrapy objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """An article page as downloaded."""
+
+    source: str
+    url: str
+    html: str
+    variants: tuple[str, ...]
+    # Publication date a feed or sitemap gave for this URL: evidence when the page has none.
+    listed_published: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FetchFailure:
+    """A URL that could not be fetched or parsed, and why."""
+
+    source: str
+    url: str
+    reason: str

@@ -1,0 +1,87 @@
+"""Thin Scrapy adapters: pages go through analysis into the store, failures onto the run."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+from crawler.analysis import analyze
+from crawler.items import FetchedPage, FetchFailure
+from store.db import open_db
+from store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+# How a spider's close reason becomes a run outcome.
+_OUTCOMES = {"finished": "ok", "shutdown": "stopped", "closespider_timeout": "timed_out"}
+
+
+class StorePipeline:
+    """Open a run, store each article in its own transaction, record failures, close the run."""
+
+    def __init__(self, repository: Repository, min_chars: int) -> None:
+        self.repository = repository
+        self.min_chars = min_chars
+        self.run_id: int | None = None
+        self.crawler: Crawler | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        engine = open_db(crawler.settings["NEWSMON_DB_URL"], migrate=False)
+        pipeline = cls(Repository(engine), crawler.settings.getint("NEWSMON_MIN_ARTICLE_CHARS"))
+        pipeline.crawler = crawler
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        spider = self._spider()
+        self.run_id = self.repository.start_run(spider.source.name)
+        self._stats().set_value("newsmon/run_id", self.run_id)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, FetchFailure):
+            self._record_failure(item)
+        elif isinstance(item, FetchedPage):
+            self._store(item)
+        return item
+
+    def _store(self, page: FetchedPage) -> None:
+        stats = self._stats()
+        try:
+            new = analyze(page, self._spider().rules, self.min_chars, run_id=self.run_id)
+        except Exception as exc:  # one bad page must not end the crawl: record it and go on
+            log.exception("analysis failed on %s", page.url)
+            self._record_failure(FetchFailure(page.source, page.url, f"analysis failed: {exc!r}"))
+            return
+        if new is None:
+            stats.inc_value("newsmon/not_article")
+            log.debug("not an article: %s", page.url)
+            return
+        outcome = self.repository.add_article(new)
+        stats.inc_value(f"newsmon/{outcome.status}")
+        if outcome.status == "new" and new.matches:
+            stats.inc_value("newsmon/matched")
+
+    def _record_failure(self, failure: FetchFailure) -> None:
+        self._stats().inc_value("newsmon/errors")
+        log.warning("%s: %s: %s", failure.source, failure.url, failure.reason)
+        if self.run_id is not None:
+            self.repository.add_run_error(self.run_id, failure.url, failure.reason)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        pages = self._stats().get_value("response_received_count", 0)
+        self.repository.finish_run(self.run_id, _OUTCOMES.get(reason, "failed"), int(pages))
+        self.repository.engine.dispose()
+
+    def _spider(self) -> Any:
+        assert self.crawler is not None and self.crawler.spider is not None
+        return self.crawler.spider
+
+    def _stats(self) -> Any:
+        assert self.crawler is not None and self.crawler.stats is not None
+        return self.crawler.stats

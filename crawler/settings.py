@@ -1,0 +1,44 @@
+"""Scrapy settings for a newsmon crawl, built from newsmon's own Settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.config import Settings
+
+
+def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO") -> dict[str, Any]:
+    """Return the Scrapy settings dict for one crawl process."""
+    return {
+        "BOT_NAME": "newsmon",
+        "USER_AGENT": settings.user_agent,
+        # Scrapy's defaults outside a startproject project do not obey robots.txt: we do.
+        "ROBOTSTXT_OBEY": True,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": settings.concurrency_per_domain,
+        "DOWNLOAD_DELAY": settings.download_delay,
+        "AUTOTHROTTLE_ENABLED": settings.autothrottle,
+        # AutoThrottle starts at 5 s by default; start from the configured politeness delay.
+        "AUTOTHROTTLE_START_DELAY": settings.download_delay,
+        "AUTOTHROTTLE_MAX_DELAY": 60.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(settings.concurrency_per_domain),
+        "DOWNLOAD_TIMEOUT": settings.download_timeout,
+        "DNS_TIMEOUT": min(settings.download_timeout, 20.0),
+        # Scrapy's default maximum is 1 GiB; a news page is a few hundred KB.
+        "DOWNLOAD_MAXSIZE": settings.max_response_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_TIMES": settings.retry_times,
+        "NEWSMON_RETRY_BACKOFF": settings.retry_backoff,
+        "NEWSMON_RETRY_BACKOFF_MAX": settings.retry_backoff_max,
+        "REDIRECT_MAX_TIMES": 10,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawler.retry.BackoffRetryMiddleware": 550,
+        },
+        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        "NEWSMON_DB_URL": db_url,
+        "NEWSMON_MIN_ARTICLE_CHARS": settings.min_article_chars,
+    }

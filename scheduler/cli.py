@@ -1,0 +1,312 @@
+"""The `newsmon` command line: parse, call one function, format. Only this module prints."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from scheduler.output import emit, output_options
+
+# Exit codes (documented in README.md).
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+
+SUMMARY_COLUMNS = ("source", "outcome", "pages", "new", "matched", "duplicates", "errors")
+ARTICLE_KEYS = ("id", "url", "title", "author", "published", "language", "source", "text", "rules",
+                "terms", "first_seen", "duplicate_of")
+
+
+def fail(message: str, code: int = EXIT_RUNTIME) -> NoReturn:
+    """Print one `Error: ...` line on stderr and exit."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def errors_as_exit() -> Iterator[None]:
+    """Turn domain errors into one line and the documented exit code."""
+    from crawler.config import ConfigError
+    from store.errors import StoreError
+
+    try:
+        yield
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except StoreError as exc:
+        fail(str(exc), EXIT_RUNTIME)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="newsmon", prog_name="newsmon")
+@click.option("--db", envvar="NEWSMON_DB", default="sqlite:///newsmon.db", show_default=True,
+              help="Database URL (SQLAlchemy form). Env: NEWSMON_DB.")
+@click.option("--seeds", envvar="NEWSMON_SEEDS", type=click.Path(path_type=Path),
+              help="Folder with sources.toml and rules.toml. Env: NEWSMON_SEEDS. [default: bundled seeds/]")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+              default="warning", show_default=True, help="Log detail on stderr.")
+@click.pass_context
+def main(ctx: click.Context, db: str, seeds: Path | None, log_level: str) -> None:
+    """Monitor news sources: crawl them, keep the new articles that match your rules.
+
+    \b
+    Example:
+      newsmon crawl now && newsmon query --new
+    """
+    ctx.obj = {"db": db, "seeds": seeds, "log_level": log_level}
+    _setup_logging(log_level)
+
+
+# -- crawl -----------------------------------------------------------------------------------------
+
+@main.group()
+def crawl() -> None:
+    """Crawl sources.
+
+    \b
+    Example:
+      newsmon crawl now --source xinhua-english
+    """
+
+
+@crawl.command("now")
+@click.option("--source", "source_names", multiple=True, metavar="NAME",
+              help="Crawl only this source (repeatable). Default: every source in seeds.")
+@output_options
+@click.pass_obj
+def crawl_now(obj: dict[str, Any], source_names: tuple[str, ...], fmt: str) -> None:
+    """Crawl sources once, now, and print a summary per source.
+
+    Exit 0 when the crawl ran (even if some pages failed: see the errors column and
+    `newsmon runs --errors`), 2 for bad config, 1 when the database cannot be opened.
+
+    \b
+    Example:
+      newsmon crawl now --source china-daily-business --format json
+    """
+    with errors_as_exit():
+        config = _load_config(obj)
+        sources = [config.source(n) for n in source_names] if source_names else list(config.sources)
+        if not sources:
+            fail(f"no sources configured in {config.seeds_dir}", EXIT_USAGE)
+        records = _crawl(config, sources, obj["db"], obj["log_level"])
+    _print_summary(records, fmt)
+
+
+def _load_config(obj: dict[str, Any], **overrides: Any) -> Any:
+    from crawler.config import load_config
+
+    return load_config(obj["seeds"], overrides=overrides)
+
+
+def _crawl(config: Any, sources: Sequence[Any], db: str, log_level: str) -> list[Any]:
+    from crawler.run import crawl as run_crawl
+    from store.db import open_db
+
+    open_db(db).dispose()  # fail fast (exit 1) before Scrapy starts
+    with _progress_display() as on_progress:
+        return run_crawl(config, sources, db, on_progress=on_progress, log_level=log_level.upper())
+
+
+@contextmanager
+def _progress_display() -> Iterator[Callable[[list[Any]], None] | None]:
+    """Show live per-source counters on a terminal; stay silent when stderr is not one."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(stderr=True)
+    with Live(console=console, transient=True, refresh_per_second=4) as live:
+        def update(progress: list[Any]) -> None:
+            live.update("\n".join(
+                f"[bold]{p.source}[/]: {p.pages} pages, {p.new} new, {p.matched} matched, "
+                f"{p.duplicates} duplicates, {p.errors} errors" for p in progress))
+        yield update
+
+
+def _print_summary(records: Sequence[Any], fmt: str) -> None:
+    rows = [{**{k: getattr(r, k) for k in ("id", *SUMMARY_COLUMNS, "started", "finished")},
+             "error_list": [{"url": u, "reason": why} for u, why in r.error_list]} for r in records]
+    if fmt != "table":
+        emit(rows, fmt, SUMMARY_COLUMNS)
+        return
+    emit(rows, fmt, SUMMARY_COLUMNS, title="Crawl summary")
+    for r in records:
+        for url, why in r.error_list[:10]:
+            click.echo(f"  {r.source}: {url}: {why}", err=True)
+        if len(r.error_list) > 10:
+            click.echo(f"  {r.source}: ... and {len(r.error_list) - 10} more (newsmon runs --errors)", err=True)
+
+
+# -- query -----------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--new", "only_new", is_flag=True, help="Only what this consumer has not been shown yet.")
+@click.option("--consumer", default="default", show_default=True, help="Whose cursor --new reads and moves.")
+@click.option("--since", metavar="WHEN", help="First seen at or after WHEN: 2h, 3d, 2024-09-21 or an ISO time.")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable).")
+@click.option("--rule", "rules", multiple=True, metavar="NAME", help="Only articles matching this rule.")
+@click.option("--all", "include_all", is_flag=True, help="Everything stored: unmatched and duplicates too.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N articles.")
+@output_options
+@click.pass_obj
+def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None, sources: tuple[str, ...],
+          rules: tuple[str, ...], include_all: bool, limit: int | None, fmt: str) -> None:
+    """List stored articles: matched, non-duplicate ones, newest first.
+
+    With --new, list what was first seen since this consumer's last --new; the
+    consumer's cursor moves only after the output was written.
+
+    \b
+    Example:
+      newsmon query --new --consumer slack --format jsonl
+    """
+    from store.repository import ArticleFilter
+
+    since_at = _parse_when(since) if since else None
+    with errors_as_exit():
+        repository = _repository(obj["db"])
+        cursor = repository.consumer_cursor(consumer) if only_new else None
+        snapshot = repository.max_article_id() if only_new else 0
+        flt = ArticleFilter(sources=sources, rules=rules, since=since_at, include_all=include_all,
+                            after_id=cursor, limit=limit)
+        articles = repository.articles(flt)
+        if only_new:
+            articles.sort(key=lambda a: (a.first_seen, a.id), reverse=True)
+        records = [{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in articles]
+        _emit_articles(records, fmt)
+        if only_new:
+            delivered = max((a.id for a in articles), default=0)
+            # A --limit that cut the list leaves the rest for next time.
+            upto = delivered if limit is not None and len(articles) == limit else max(snapshot, delivered)
+            repository.advance_consumer(consumer, upto)
+
+
+def _emit_articles(records: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "table":
+        rows = [{**r, "published": r["published"].date().isoformat() if r["published"] else "",
+                 "rules": r["terms"] or ""} for r in records]
+        emit(rows, fmt, ("id", "published", "source", "title", "rules", "url"),
+             widths={"title": 60, "rules": 50, "url": 60})
+    else:
+        emit(records, fmt, ARTICLE_KEYS)
+
+
+def _parse_when(text: str) -> datetime:
+    from crawler.config import parse_duration
+
+    if re.match(r"^\s*\d+\s*[dhms]", text):
+        try:
+            return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+        except ValueError as exc:
+            fail(f"--since: {exc}", EXIT_USAGE)
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--since: {text!r} is neither a duration (2h, 3d) nor a date (2024-09-21)", EXIT_USAGE)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def _repository(db: str) -> Any:
+    from store.db import open_db
+    from store.repository import Repository
+
+    return Repository(open_db(db))
+
+
+# -- runs ------------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--source", help="Only runs of this source.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--errors", "with_errors", is_flag=True, help="List each failed URL and why.")
+@output_options
+@click.pass_obj
+def runs(obj: dict[str, Any], source: str | None, limit: int, with_errors: bool, fmt: str) -> None:
+    """List recent crawl runs, newest first, with their figures.
+
+    \b
+    Example:
+      newsmon runs --errors --limit 5
+    """
+    with errors_as_exit():
+        records = _repository(obj["db"]).runs(source=source, limit=limit, with_errors=with_errors or fmt != "table")
+    rows = [{**{k: getattr(r, k) for k in ("id", "started", "finished", *SUMMARY_COLUMNS)},
+             "error_list": [{"url": u, "reason": why} for u, why in r.error_list]} for r in records]
+    emit(rows, fmt, ("id", "started", *SUMMARY_COLUMNS))
+    if fmt == "table" and with_errors:
+        for r in records:
+            for url, why in r.error_list:
+                click.echo(f"run {r.id} {r.source}: {url}: {why}")
+
+
+# -- sources ---------------------------------------------------------------------------------------
+
+@main.command()
+@output_options
+@click.pass_obj
+def sources(obj: dict[str, Any], fmt: str) -> None:
+    """Validate seeds and list the configured sources and rules.
+
+    \b
+    Example:
+      newsmon --seeds ./my-seeds sources
+    """
+    with errors_as_exit():
+        config = _load_config(obj)
+    rows = [{"name": s.name, "feeds": list(s.feeds), "sitemaps": list(s.sitemaps),
+             "start_urls": list(s.start_urls), "follow": s.follow,
+             "rules": list(s.rules) if s.rules is not None else [r.name for r in config.rules],
+             "every": s.every, "cron": s.cron} for s in config.sources]
+    emit(rows, fmt, ("name", "feeds", "sitemaps", "start_urls", "rules"), title=f"Sources in {config.seeds_dir}")
+
+
+# -- demo ------------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--dir", "workdir", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep the demo's seeds and database here instead of a temporary folder.")
+@output_options
+@click.pass_obj
+def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
+    """Serve a sample news site on 127.0.0.1, crawl it into a fresh database, show what matched.
+
+    No internet needed: the site is built from real articles about manufacturing going
+    green and digital, with the navigation, teasers and comments real pages carry.
+
+    \b
+    Example:
+      newsmon demo --dir ./demo && newsmon --db sqlite:///demo/newsmon.db query --all
+    """
+    import tempfile
+
+    from scheduler.demo import prepare_demo
+
+    with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp, errors_as_exit():
+        folder = workdir or Path(tmp)
+        with prepare_demo(folder) as (seeds_dir, db_url, site_url):
+            click.echo(f"Serving the sample site at {site_url}; crawling into {db_url}", err=True)
+            config = _load_config({"seeds": seeds_dir})
+            records = _crawl(config, list(config.sources), db_url, obj["log_level"])
+        _print_summary(records, "table" if fmt == "table" else "json" if fmt == "json" else fmt)
+        from store.repository import ArticleFilter
+
+        found = _repository(db_url).articles(ArticleFilter())
+        _emit_articles([{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in found], fmt)
+        if workdir is not None:
+            click.echo(f"Kept in {workdir}: newsmon --db {db_url} query --all", err=True)

@@ -1,0 +1,126 @@
+"""Tables. The Alembic migrations in store/migrations are the schema's source of truth; these
+mappings must agree with them (tests/test_store.py compares the two)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: newsmon stores UTC-aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only gives INTEGER PRIMARY KEY its rowid alias for plain INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    # NULL on a duplicate: the text is stored once, on the article it duplicates.
+    text: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    first_seen: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
+
+
+class ArticleUrl(Base):
+    """Every URL form an article was reached by, so no variant is ever fetched again."""
+
+    __tablename__ = "article_urls"
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+
+
+class Match(Base):
+    __tablename__ = "matches"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    terms: Mapped[list[str]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_matches_rule", "rule"),)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    started: Mapped[datetime]
+    finished: Mapped[datetime | None]
+    # running | ok | failed | timed_out | killed
+    outcome: Mapped[str] = mapped_column(String(20), default="running")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_runs_source_started", "source", "started"),)
+
+
+class RunError(Base):
+    __tablename__ = "run_errors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class Consumer(Base):
+    """A reader of `query --new`: the id of the last article it was shown."""
+
+    __tablename__ = "consumers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_article_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated: Mapped[datetime]

@@ -1,0 +1,305 @@
+"""The only code that runs queries: articles, their URLs, matches, runs, consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
+
+from store.db import redact
+from store.errors import StoreError
+from store.models import Article, ArticleUrl, Consumer, Match, Run, RunError
+
+# Arbitrary constant key: PostgreSQL serializes article inserts on it (see _write()).
+_PG_INSERT_LOCK = 0x6E6577736D6F6E
+# Bound parameters per IN (...) query; SQLite's historical limit is 999.
+_IN_CHUNK = 500
+
+AddStatus = Literal["new", "duplicate", "known"]
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An extracted article ready to be stored; `variants` includes `url`."""
+
+    url: str
+    source: str
+    content_hash: str
+    text: str
+    variants: tuple[str, ...] = ()
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+    description: str | None = None
+    matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    status: AddStatus
+    article_id: int
+    duplicate_of: int | None = None
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """What `newsmon query` asks for."""
+
+    sources: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    since: datetime | None = None
+    include_all: bool = False
+    after_id: int | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    url: str
+    title: str | None
+    author: str | None
+    published: datetime | None
+    language: str | None
+    source: str
+    text: str | None
+    rules: tuple[str, ...]
+    terms: dict[str, list[str]]
+    first_seen: datetime
+    duplicate_of: int | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    source: str
+    started: datetime
+    finished: datetime | None
+    outcome: str
+    pages: int
+    new: int
+    matched: int
+    duplicates: int
+    errors: int
+    error_list: tuple[tuple[str, str], ...] = ()
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Repository:
+    """Reads and writes through one engine; every write is its own short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect().execution_options(newsmon_write=True) as conn, conn.begin():
+                if self._dialect == "postgresql":
+                    # Article ids must become visible in id order, or a `query --new` cursor
+                    # could step past an id whose transaction had not committed yet.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_INSERT_LOCK})
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"write to {redact(self.engine.url)} failed: {exc.__class__.__name__}: "
+                             f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}") from exc
+
+    def start_run(self, source: str) -> int:
+        """Record the start of a crawl of `source` and return the run id."""
+        with self._write() as conn:
+            return int(conn.execute(
+                insert(Run).values(source=source, started=utcnow(), outcome="running", pages=0, new=0,
+                                   matched=0, duplicates=0, errors=0).returning(Run.id)
+            ).scalar_one())
+
+    def finish_run(self, run_id: int, outcome: str, pages: int) -> None:
+        """Close a run with its outcome and the number of pages it fetched."""
+        with self._write() as conn:
+            conn.execute(update(Run).where(Run.id == run_id)
+                         .values(finished=utcnow(), outcome=outcome, pages=pages))
+
+    def add_run_error(self, run_id: int, url: str, reason: str) -> None:
+        """Record that `url` failed during a run, and why."""
+        with self._write() as conn:
+            conn.execute(insert(RunError).values(run_id=run_id, url=url, reason=reason[:2000], at=utcnow()))
+            conn.execute(update(Run).where(Run.id == run_id).values(errors=Run.errors + 1))
+
+    def add_article(self, new: NewArticle) -> AddOutcome:
+        """Store an article once: a known URL adds variants, a known text becomes a duplicate."""
+        urls = tuple(dict.fromkeys((new.url, *new.variants)))
+        with self._write() as conn:
+            known = conn.execute(
+                select(ArticleUrl.article_id).where(ArticleUrl.url.in_(urls)).limit(1)
+            ).scalar()
+            if known is not None:
+                self._add_urls(conn, known, urls)
+                return AddOutcome("known", known)
+            original = conn.execute(
+                select(Article.id).where(Article.content_hash == new.content_hash,
+                                         Article.duplicate_of.is_(None)).order_by(Article.id).limit(1)
+            ).scalar()
+            article_id = int(conn.execute(insert(Article).values(
+                url=new.url, source=new.source, title=new.title, author=new.author,
+                published=new.published, language=new.language, description=new.description,
+                text=None if original is not None else new.text, content_hash=new.content_hash,
+                first_seen=utcnow(), run_id=new.run_id, duplicate_of=original,
+            ).returning(Article.id)).scalar_one())
+            self._add_urls(conn, article_id, urls)
+            if new.matches:
+                conn.execute(insert(Match), [
+                    {"article_id": article_id, "rule": rule, "terms": list(terms)}
+                    for rule, terms in new.matches.items()
+                ])
+            if new.run_id is not None:
+                conn.execute(update(Run).where(Run.id == new.run_id).values(
+                    new=Run.new + (1 if original is None else 0),
+                    matched=Run.matched + (1 if new.matches and original is None else 0),
+                    duplicates=Run.duplicates + (1 if original is not None else 0),
+                ))
+        if original is not None:
+            return AddOutcome("duplicate", article_id, duplicate_of=original)
+        return AddOutcome("new", article_id)
+
+    def _add_urls(self, conn: Connection, article_id: int, urls: Sequence[str]) -> None:
+        stmt: Any
+        if self._dialect == "postgresql":
+            stmt = postgresql.insert(ArticleUrl).on_conflict_do_nothing()
+        elif self._dialect == "sqlite":
+            stmt = sqlite.insert(ArticleUrl).on_conflict_do_nothing()
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise StoreError(f"unsupported database dialect {self._dialect}")
+        conn.execute(stmt, [{"url": u, "article_id": article_id} for u in urls])
+
+    def advance_consumer(self, name: str, last_article_id: int) -> None:
+        """Move a consumer's `--new` cursor forward (never back)."""
+        with self._write() as conn:
+            current = conn.execute(select(Consumer.last_article_id).where(Consumer.name == name)).scalar()
+            if current is None:
+                conn.execute(insert(Consumer).values(name=name, last_article_id=last_article_id,
+                                                     updated=utcnow()))
+            elif last_article_id > current:
+                conn.execute(update(Consumer).where(Consumer.name == name)
+                             .values(last_article_id=last_article_id, updated=utcnow()))
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Return those of `urls` that some stored article was already reached by."""
+        wanted = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        with self._read() as conn:
+            for i in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[i:i + _IN_CHUNK]
+                found.update(conn.execute(select(ArticleUrl.url).where(ArticleUrl.url.in_(chunk))).scalars())
+        return found
+
+    def consumer_cursor(self, name: str) -> int:
+        """Return the id of the last article this consumer was shown (0 if never)."""
+        with self._read() as conn:
+            value = conn.execute(select(Consumer.last_article_id).where(Consumer.name == name)).scalar()
+        return int(value or 0)
+
+    def max_article_id(self) -> int:
+        """Return the newest article id (0 for an empty store)."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.max(Article.id))).scalar() or 0)
+
+    def articles(self, flt: ArticleFilter) -> list[StoredArticle]:
+        """List stored articles, newest first (oldest first past a cursor, so paging is exact)."""
+        original = aliased(Article)
+        stmt = (select(*Article.__table__.c, original.text.label("original_text"))
+                .outerjoin(original, original.id == Article.duplicate_of))
+        stmt = stmt.where(*self._conditions(flt))
+        if flt.after_id is not None:
+            stmt = stmt.order_by(Article.id.asc())
+        else:
+            stmt = stmt.order_by(Article.first_seen.desc(), Article.id.desc())
+        if flt.limit is not None:
+            stmt = stmt.limit(flt.limit)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+            matches = self._matches(conn, [r.id for r in rows])
+        return [self._stored(row, matches.get(row.id, {})) for row in rows]
+
+    def _conditions(self, flt: ArticleFilter) -> list[Any]:
+        cond: list[Any] = []
+        if flt.sources:
+            cond.append(Article.source.in_(flt.sources))
+        if flt.since is not None:
+            cond.append(Article.first_seen >= flt.since)
+        if flt.after_id is not None:
+            cond.append(Article.id > flt.after_id)
+        if flt.rules:
+            cond.append(exists().where(and_(Match.article_id == Article.id, Match.rule.in_(flt.rules))))
+        if not flt.include_all:
+            cond.append(Article.duplicate_of.is_(None))
+            if not flt.rules:
+                cond.append(exists().where(Match.article_id == Article.id))
+        return cond
+
+    def _matches(self, conn: Connection, ids: list[int]) -> dict[int, dict[str, list[str]]]:
+        out: dict[int, dict[str, list[str]]] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            rows = conn.execute(select(*Match.__table__.c).where(Match.article_id.in_(ids[i:i + _IN_CHUNK]))
+                                .order_by(Match.article_id, Match.rule))
+            for m in rows:
+                out.setdefault(m.article_id, {})[m.rule] = list(m.terms)
+        return out
+
+    @staticmethod
+    def _stored(row: Any, matches: dict[str, list[str]]) -> StoredArticle:
+        a = row
+        return StoredArticle(
+            id=a.id, url=a.url, title=a.title, author=a.author, published=a.published,
+            language=a.language, source=a.source, text=a.text if a.text is not None else row.original_text,
+            rules=tuple(matches), terms=matches, first_seen=a.first_seen, duplicate_of=a.duplicate_of,
+        )
+
+    def runs(self, source: str | None = None, limit: int = 20, with_errors: bool = False) -> list[RunRecord]:
+        """List runs, newest first."""
+        stmt = select(*Run.__table__.c).order_by(Run.id.desc()).limit(limit)
+        if source is not None:
+            stmt = stmt.where(Run.source == source)
+        with self._read() as conn:
+            runs = conn.execute(stmt).all()
+            errors: dict[int, list[tuple[str, str]]] = {}
+            if with_errors and runs:
+                for e in conn.execute(select(*RunError.__table__.c)
+                                      .where(RunError.run_id.in_([r.id for r in runs])).order_by(RunError.id)):
+                    errors.setdefault(e.run_id, []).append((e.url, e.reason))
+        return [RunRecord(r.id, r.source, r.started, r.finished, r.outcome, r.pages, r.new, r.matched,
+                          r.duplicates, r.errors, tuple(errors.get(r.id, ()))) for r in runs]
+
+    def article_count(self) -> int:
+        """Return how many articles are stored, duplicates included."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(Article)).scalar_one())
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"read from {redact(self.engine.url)} failed: "
+                             f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}") from exc

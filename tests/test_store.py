@@ -1,0 +1,129 @@
+"""The store on a real database: SQLite always, PostgreSQL when NEWSMON_TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from store.db import SCHEMA_REVISION, alembic_config, open_db, redact
+from store.errors import StoreError
+from store.models import Base
+from store.repository import ArticleFilter, NewArticle, Repository
+
+
+def _article(n: int, content: str | None = None, **kw: object) -> NewArticle:
+    body = content or f"Article number {n} about green steel."
+    fields = {"url": f"https://news.example/a/{n}", "source": "example", "content_hash": f"h{hash(body)}",
+              "text": body, "variants": (f"https://news.example/a/{n}?utm_source=rss",),
+              "title": f"Title {n}", "matches": {"green": ("green",)}}
+    fields.update(kw)
+    return NewArticle(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def repo(db_url: str) -> Iterator[Repository]:
+    repository = Repository(open_db(db_url))
+    yield repository
+    repository.close()
+
+
+def test_schema_revision_constant_is_the_newest_migration() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+
+
+def test_migrations_create_exactly_the_models(repo: Repository) -> None:
+    with repo.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert diff == []
+    assert version == SCHEMA_REVISION
+
+
+def test_opening_twice_keeps_data(db_url: str) -> None:
+    first = Repository(open_db(db_url))
+    first.add_article(_article(1))
+    first.close()
+    second = Repository(open_db(db_url))
+    assert second.article_count() == 1
+    second.close()
+
+
+def test_new_known_and_duplicate(repo: Repository) -> None:
+    run = repo.start_run("example")
+    first = repo.add_article(_article(1, run_id=run))
+    assert first.status == "new"
+    again = repo.add_article(_article(99, variants=("https://news.example/a/1?utm_source=rss",)))
+    assert (again.status, again.article_id) == ("known", first.article_id)
+    copy = repo.add_article(_article(2, content="Article number 1 about green steel.", run_id=run))
+    assert copy.status == "duplicate" and copy.duplicate_of == first.article_id
+    repo.add_run_error(run, "https://news.example/broken", "HTTP 500")
+    repo.finish_run(run, "ok", pages=7)
+
+    shown = repo.articles(ArticleFilter())
+    assert [a.id for a in shown] == [first.article_id]
+    everything = repo.articles(ArticleFilter(include_all=True))
+    assert {a.id for a in everything} == {first.article_id, copy.article_id}
+    dup = next(a for a in everything if a.id == copy.article_id)
+    assert dup.text == "Article number 1 about green steel."  # text stored once, read through
+    (record,) = repo.runs(with_errors=True)
+    assert (record.outcome, record.pages, record.new, record.matched, record.duplicates, record.errors) == \
+        ("ok", 7, 1, 1, 1, 1)
+    assert record.error_list == (("https://news.example/broken", "HTTP 500"),)
+
+
+def test_known_urls_covers_every_variant(repo: Repository) -> None:
+    repo.add_article(_article(1))
+    asked = ["https://news.example/a/1", "https://news.example/a/1?utm_source=rss", "https://news.example/a/2"]
+    assert repo.known_urls(asked) == set(asked[:2])
+    assert repo.known_urls([f"https://x/{i}" for i in range(1500)]) == set()
+
+
+def test_filters_and_terms(repo: Repository) -> None:
+    repo.add_article(_article(1, source="a", matches={"green": ("green", "low-carbon")}))
+    repo.add_article(_article(2, source="b", matches={"digital": ("5G",)}))
+    repo.add_article(_article(3, source="b", matches={}))
+    assert [a.url for a in repo.articles(ArticleFilter(sources=("b",)))] == ["https://news.example/a/2"]
+    (green,) = repo.articles(ArticleFilter(rules=("green",)))
+    assert green.terms == {"green": ["green", "low-carbon"]} and green.rules == ("green",)
+    assert len(repo.articles(ArticleFilter(include_all=True))) == 3
+    future = datetime.now(UTC) + timedelta(hours=1)
+    assert repo.articles(ArticleFilter(since=future)) == []
+
+
+def test_consumer_cursor_only_moves_forward(repo: Repository) -> None:
+    assert repo.consumer_cursor("slack") == 0
+    repo.advance_consumer("slack", 5)
+    repo.advance_consumer("slack", 3)
+    assert repo.consumer_cursor("slack") == 5
+    assert repo.consumer_cursor("other") == 0
+
+
+def test_datetimes_come_back_utc_aware(repo: Repository) -> None:
+    published = datetime(2024, 9, 21, 17, 39, tzinfo=UTC) + timedelta(hours=0)
+    repo.add_article(_article(1, published=published))
+    (a,) = repo.articles(ArticleFilter())
+    assert a.published == published and a.published.tzinfo is not None
+    assert a.first_seen.tzinfo is not None
+
+
+def test_unreachable_database_is_a_store_error_without_password() -> None:
+    with pytest.raises(StoreError) as err:
+        open_db("postgresql://newsmon:s3cret@127.0.0.1:1/nope?connect_timeout=2")
+    assert "s3cret" not in str(err.value) and "127.0.0.1" in str(err.value)
+    assert "s3cret" not in redact("postgresql://u:s3cret@h/db")
+
+
+def test_missing_sqlite_folder_is_a_store_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(StoreError, match="does not exist"):
+        open_db(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+
+
+def test_not_a_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="not a database URL"):
+        open_db("definitely not a url")
