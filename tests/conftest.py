@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,9 +37,9 @@ def _pg_driver(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
 
 
-@pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+@contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """Yield a PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
     base = _pg_driver(pg_url_or_skip())
     schema = f"newsmon_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
@@ -53,12 +54,26 @@ def pg_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh schema (skips without NEWSMON_TEST_POSTGRES_URL)."""
+    with fresh_pg_schema() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database: a SQLite file, then PostgreSQL when configured."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'newsmon.db'}"
     return str(request.getfixturevalue("pg_schema_url"))
+
+
+def fresh_db(kind: str, folder: Path, stack: ExitStack) -> str:
+    """Return a fresh database URL of `kind` ("sqlite" or "postgres") that lives as long as `stack`."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'newsmon.db'}"
+    return stack.enter_context(fresh_pg_schema())
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,

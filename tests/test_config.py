@@ -1,0 +1,143 @@
+"""Loading and validating seeds: every mistake is one line naming the file, the entry and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, load_config, parse_duration
+
+RULES = """
+[[rule]]
+name = "green"
+query = 'green AND (factory OR manufactur*)'
+languages = ["en"]
+"""
+
+EXAMPLE_SOURCE = r"""
+[[source]]
+name = "example-business"
+feeds = ["https://example.com/business/rss.xml"]
+sitemaps = ["https://example.com/sitemap_index.xml"]
+start_urls = ["https://example.com/business/"]
+allow = ['/business/\d{4}-\d{2}/']
+follow = 1
+every = "30m"
+"""
+
+
+def _seeds(tmp_path: Path, sources: str, rules: str = RULES) -> Path:
+    (tmp_path / "sources.toml").write_text(sources, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(rules, encoding="utf-8")
+    return tmp_path
+
+
+def _error(tmp_path: Path, sources: str, rules: str = RULES, **kw: object) -> str:
+    with pytest.raises(ConfigError) as err:
+        load_config(_seeds(tmp_path, sources, rules), env={}, **kw)  # type: ignore[arg-type]
+    message = str(err.value)
+    assert "\n" not in message
+    return message
+
+
+def test_default_seeds_load() -> None:
+    config = load_config(env={})
+    assert len(config.sources) >= 6
+    assert len(config.rules) >= 3
+    assert all(s.every or s.cron for s in config.sources)
+
+
+def test_issue_example_block_loads(tmp_path: Path) -> None:
+    config = load_config(_seeds(tmp_path, EXAMPLE_SOURCE), env={})
+    (src,) = config.sources
+    assert src.name == "example-business"
+    assert src.every == 1800 and src.follow == 1 and src.rules is None
+    assert src.allow[0].search("https://example.com/business/2024-09/x.html")
+    assert config.rules_for(src) == config.rules
+
+
+@pytest.mark.parametrize(("snippet", "expected"), [
+    ('colour = "red"', "source 'example-business': unknown key 'colour'"),
+    ('follow = "two"', "source 'example-business': follow must be a whole number"),
+    ('every = "soon"', "source 'example-business': every: 'soon' is not a duration"),
+    ('cron = "61 * * * *"', "source 'example-business': cron '61 * * * *'"),
+    ('rules = ["nope"]', "source 'example-business': rules: unknown rule 'nope'"),
+    ("deny = ['(unclosed']", "source 'example-business': deny[1] '(unclosed': bad regex"),
+])
+def test_bad_source_keys_name_file_source_and_key(tmp_path: Path, snippet: str, expected: str) -> None:
+    message = _error(tmp_path, EXAMPLE_SOURCE.replace('every = "30m"', snippet) if "every" in snippet
+                     or "cron" in snippet else EXAMPLE_SOURCE + snippet + "\n")
+    assert str(tmp_path / "sources.toml") in message
+    assert expected in message
+
+
+def test_bad_feed_url_names_its_index(tmp_path: Path) -> None:
+    message = _error(tmp_path, '[[source]]\nname = "x"\nfeeds = ["https://ok.example/rss", "ftp://no/rss"]\n')
+    assert "source 'x': feeds[2] 'ftp://no/rss' is not an http(s) URL" in message
+
+
+def test_source_without_any_seed_url(tmp_path: Path) -> None:
+    assert "needs at least one of feeds, sitemaps, start_urls" in _error(tmp_path, '[[source]]\nname = "x"\n')
+
+
+def test_duplicate_names_and_bad_names(tmp_path: Path) -> None:
+    assert "source 'example-business' is defined twice" in _error(tmp_path, EXAMPLE_SOURCE * 2)
+    assert "source #1: name must be" in _error(tmp_path, '[[source]]\nname = "has space"\nfeeds=["https://a/b"]\n')
+
+
+def test_every_and_cron_together(tmp_path: Path) -> None:
+    assert "set every or cron, not both" in _error(tmp_path, EXAMPLE_SOURCE + 'cron = "*/5 * * * *"\n')
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    message = _error(tmp_path, '[[source]]\nname = "x"\nfeeds = ["https://a/b"\n')
+    assert str(tmp_path / "sources.toml") in message and "line" in message
+
+
+def test_malformed_query_names_rule_and_position(tmp_path: Path) -> None:
+    message = _error(tmp_path, EXAMPLE_SOURCE, '[[rule]]\nname = "broken"\nquery = "green AND (steel"\n')
+    assert str(tmp_path / "rules.toml") in message
+    assert "rule 'broken': query:" in message and "position" in message
+
+
+def test_unknown_rule_key(tmp_path: Path) -> None:
+    message = _error(tmp_path, EXAMPLE_SOURCE, RULES + 'weight = 3\n')
+    assert "rule 'green': unknown key 'weight'" in message
+
+
+def test_settings_layers_file_then_env_then_flags(tmp_path: Path) -> None:
+    seeds = _seeds(tmp_path, "[settings]\ndownload_delay = 3.0\nretry_times = 5\n" + EXAMPLE_SOURCE)
+    assert load_config(seeds, env={}).settings.download_delay == 3.0
+    env = {"NEWSMON_DOWNLOAD_DELAY": "0.5", "NEWSMON_AUTOTHROTTLE": "false"}
+    from_env = load_config(seeds, env=env).settings
+    assert (from_env.download_delay, from_env.autothrottle, from_env.retry_times) == (0.5, False, 5)
+    flags = load_config(seeds, env=env, overrides={"download_delay": 0.0}).settings
+    assert flags.download_delay == 0.0 and flags.retry_times == 5
+
+
+def test_bad_settings(tmp_path: Path) -> None:
+    assert "unknown setting 'colour'" in _error(tmp_path, '[settings]\ncolour = 1\n' + EXAMPLE_SOURCE)
+    with pytest.raises(ConfigError, match="NEWSMON_RETRY_TIMES = 'many'"):
+        load_config(_seeds(tmp_path, EXAMPLE_SOURCE), env={"NEWSMON_RETRY_TIMES": "many"})
+    assert "download_timeout = -1.0 is out of range" in _error(
+        tmp_path, "[settings]\ndownload_timeout = -1\n" + EXAMPLE_SOURCE)
+
+
+def test_seeds_from_env_and_missing_folder(tmp_path: Path) -> None:
+    seeds = _seeds(tmp_path, EXAMPLE_SOURCE)
+    assert load_config(env={"NEWSMON_SEEDS": str(seeds)}).seeds_dir == seeds
+    with pytest.raises(ConfigError, match="seeds folder not found"):
+        load_config(tmp_path / "nope", env={})
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("45s", 45),
+                                               ("1d", 86400)])
+def test_parse_duration(text: str, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0m", "soon", "5", "m30"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)

@@ -1,0 +1,192 @@
+"""End to end: the real CLI crawls the sample site on 127.0.0.1 with real Scrapy, trafilatura and DB."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.config import default_seeds_dir
+from scheduler.sample_site import SampleSite, SiteServer, build_sample_site, sources_toml
+from tests.conftest import fresh_db, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Crawled:
+    site: SampleSite
+    db: str
+    seeds: Path
+    first: dict[str, Any]
+    second: dict[str, Any]
+    first_requests: list[str]
+    second_requests: list[str]
+
+    def cli(self, *args: str) -> Any:
+        proc = run_cli("--db", self.db, "--seeds", str(self.seeds), *args)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[SiteServer, SampleSite]]:
+    with SiteServer() as srv:
+        site = build_sample_site(srv.url)
+        srv.set_pages(site.pages)
+        yield srv, site
+
+
+def _crawl(db: str, seeds: Path) -> dict[str, Any]:
+    proc = run_cli("--db", db, "--seeds", str(seeds), "crawl", "now", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    (summary,) = json.loads(proc.stdout)
+    return summary
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def crawled(request: pytest.FixtureRequest, server: tuple[SiteServer, SampleSite],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
+    srv, site = server
+    folder = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    seeds = folder / "seeds"
+    seeds.mkdir()
+    (seeds / "sources.toml").write_text(sources_toml(site), encoding="utf-8")
+    shutil.copyfile(default_seeds_dir() / "rules.toml", seeds / "rules.toml")
+    with ExitStack() as stack:
+        db = fresh_db(request.param, folder, stack)
+        srv.clear_log()
+        first = _crawl(db, seeds)
+        first_requests = srv.requests()
+        srv.clear_log()
+        second = _crawl(db, seeds)
+        yield Crawled(site, db, seeds, first, second, first_requests, srv.requests())
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _article_urls(site: SampleSite) -> set[str]:
+    return {*site.relevant, *site.irrelevant, *(copy for _, copy in site.syndicated)}
+
+
+def test_every_relevant_article_is_stored_and_matched(crawled: Crawled) -> None:
+    shown = crawled.cli("query", "--format", "json")
+    urls = {a["url"] for a in shown}
+    assert set(crawled.site.relevant) <= urls
+    for article in shown:
+        assert article["rules"], article["url"]
+        assert all(article["terms"][rule] for rule in article["rules"])
+        assert article["title"] and article["text"]
+
+
+def test_irrelevant_articles_are_stored_but_not_matched(crawled: Crawled) -> None:
+    everything = {a["url"]: a for a in crawled.cli("query", "--all", "--format", "json")}
+    shown = {a["url"] for a in crawled.cli("query", "--format", "json")}
+    for url in crawled.site.irrelevant:
+        assert url in everything, url
+        assert everything[url]["rules"] == [] and url not in shown
+
+
+def test_teaser_never_reaches_stored_text(crawled: Crawled) -> None:
+    texts = [a["text"] or "" for a in crawled.cli("query", "--all", "--format", "json")]
+    assert texts
+    for sentence in crawled.site.teaser_sentences:
+        assert not any(sentence in t for t in texts), sentence
+    assert not any("Carney" in t for t in texts)
+
+
+def test_no_article_stored_twice_and_syndicated_copy_links_to_original(crawled: Crawled) -> None:
+    everything = crawled.cli("query", "--all", "--format", "json")
+    by_url = {a["url"]: a for a in everything}
+    assert len(by_url) == len(everything)
+    originals = [a for a in everything if a["duplicate_of"] is None]
+    texts = Counter(a["text"] for a in originals)
+    assert texts.most_common(1)[0][1] == 1
+    for original, copy in crawled.site.syndicated:
+        assert by_url[copy]["duplicate_of"] == by_url[original]["id"]
+        assert copy not in {a["url"] for a in crawled.cli("query", "--format", "json")}
+
+
+def test_first_crawl_fetches_each_article_once(crawled: Crawled) -> None:
+    counts = Counter(urlsplit(p).path for p in crawled.first_requests)
+    failing = {urlsplit(u).path for u in crawled.site.failing}
+    for url in _article_urls(crawled.site):
+        assert counts[urlsplit(url).path] == 1, url
+    for path, n in counts.items():
+        if path not in failing:
+            assert n == 1, (path, n)
+
+
+def test_second_crawl_requests_no_article_page(crawled: Crawled) -> None:
+    article_paths = {urlsplit(u).path for u in _article_urls(crawled.site)}
+    article_paths |= {urlsplit(old).path for old, _ in crawled.site.redirects}
+    requested = {urlsplit(p).path for p in crawled.second_requests}
+    assert not requested & article_paths
+    discovery = {urlsplit(u).path for u in (*crawled.site.feeds, *crawled.site.sitemaps, *crawled.site.start_urls)}
+    assert discovery <= requested
+    assert crawled.second["new"] == 0 and crawled.second["matched"] == 0
+
+
+def test_robots_txt_is_obeyed(crawled: Crawled) -> None:
+    assert "/robots.txt" in crawled.first_requests
+    for url in crawled.site.robots_disallowed:
+        assert urlsplit(url).path not in {urlsplit(p).path for p in crawled.first_requests}
+
+
+def test_failed_page_is_recorded_on_the_run(crawled: Crawled) -> None:
+    assert crawled.first["errors"] >= len(crawled.site.failing)
+    failures = {e["url"]: e["reason"] for e in crawled.first["error_list"]}
+    for url in crawled.site.failing:
+        assert failures.get(url) == "HTTP 500"
+    (run,) = [r for r in crawled.cli("runs", "--format", "json") if r["id"] == crawled.first["id"]]
+    assert run["errors"] == crawled.first["errors"] and run["outcome"] == "ok"
+
+
+def test_redirected_article_is_stored_under_its_target(crawled: Crawled) -> None:
+    urls = {a["url"] for a in crawled.cli("query", "--all", "--format", "json")}
+    for old, new in crawled.site.redirects:
+        assert new in urls and old not in urls
+
+
+def test_summary_counts_agree_with_the_store(crawled: Crawled) -> None:
+    everything = crawled.cli("query", "--all", "--format", "json")
+    assert crawled.first["new"] == sum(1 for a in everything if a["duplicate_of"] is None)
+    assert crawled.first["duplicates"] == sum(1 for a in everything if a["duplicate_of"] is not None)
+    assert crawled.first["matched"] == len(crawled.cli("query", "--format", "json"))
+    assert crawled.first["pages"] >= len(everything)
+
+
+def test_query_new_returns_each_item_exactly_once(crawled: Crawled) -> None:
+    consumer = f"tester-{crawled.db[:6]}"
+    first = crawled.cli("query", "--new", "--consumer", consumer, "--format", "json")
+    second = crawled.cli("query", "--new", "--consumer", consumer, "--format", "json")
+    assert {a["url"] for a in first} == {a["url"] for a in crawled.cli("query", "--format", "json")}
+    assert second == []
+    paged = [crawled.cli("query", "--new", "--consumer", "pager", "--limit", "2", "--format", "json")
+             for _ in range(len(first) // 2 + 2)]
+    seen = [a["id"] for page in paged for a in page]
+    assert sorted(seen) == sorted(a["id"] for a in first)
+
+
+def test_query_output_formats(crawled: Crawled) -> None:
+    keys = ["id", "url", "title", "author", "published", "language", "source", "text", "rules", "terms",
+            "first_seen", "duplicate_of"]
+    (article, *_) = crawled.cli("query", "--format", "json")
+    assert list(article) == keys
+    lines = run_cli("--db", crawled.db, "query", "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [a["id"] for a in crawled.cli("query", "--format", "json")]
+    csv_out = run_cli("--db", crawled.db, "query", "--format", "csv").stdout.splitlines()
+    assert csv_out[0].split(",") == keys
+    table = run_cli("--db", crawled.db, "query").stdout
+    assert urlsplit(crawled.site.relevant[0]).path.split("/")[1] in table
