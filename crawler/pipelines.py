@@ -30,8 +30,8 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        engine = open_db(crawler.settings["NEWSMON_DB_URL"], migrate=False)
-        pipeline = cls(Repository(engine), crawler.settings.getint("NEWSMON_MIN_ARTICLE_CHARS"))
+        engine = open_db(crawler.settings["NM_DB_URL"], migrate=False)
+        pipeline = cls(Repository(engine), crawler.settings.getint("NM_MIN_ARTICLE_CHARS"))
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline

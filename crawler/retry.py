@@ -31,7 +31,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
         s = crawler.settings
-        mw = cls(s, s.getfloat("NEWSMON_RETRY_BACKOFF"), s.getfloat("NEWSMON_RETRY_BACKOFF_MAX"))
+        mw = cls(s, s.getfloat("NM_RETRY_BACKOFF"), s.getfloat("NM_RETRY_BACKOFF_MAX"))
         mw.crawler = crawler
         return mw
 

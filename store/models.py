@@ -102,6 +102,8 @@ class Run(Base):
     matched: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    # "host:pid" of the process that ran it, so a supervisor can settle a run its child left open.
+    holder: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_runs_source_started", "source", "started"),)
 
@@ -124,3 +126,15 @@ class Consumer(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_article_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated: Mapped[datetime]
+
+
+class Lease(Base):
+    """Who is crawling a source now; a lease whose holder stops renewing it expires."""
+
+    __tablename__ = "leases"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired: Mapped[datetime]
+    heartbeat: Mapped[datetime]
+    expires: Mapped[datetime]

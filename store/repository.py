@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, text, update
@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from store.db import redact
 from store.errors import StoreError
-from store.models import Article, ArticleUrl, Consumer, Match, Run, RunError
+from store.models import Article, ArticleUrl, Consumer, Lease, Match, Run, RunError
 
 # Arbitrary constant key: PostgreSQL serializes article inserts on it (see _write()).
 _PG_INSERT_LOCK = 0x6E6577736D6F6E
@@ -93,6 +93,19 @@ class RunRecord:
     error_list: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class LeaseRecord:
+    source: str
+    holder: str
+    acquired: datetime
+    heartbeat: datetime
+    expires: datetime
+
+    def active(self, now: datetime | None = None) -> bool:
+        """Return True while the lease has not expired."""
+        return self.expires > (now or utcnow())
+
+
 def utcnow() -> datetime:
     """Return the current time, timezone-aware UTC."""
     return datetime.now(UTC)
@@ -124,13 +137,63 @@ class Repository:
             raise StoreError(f"write to {redact(self.engine.url)} failed: {exc.__class__.__name__}: "
                              f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}") from exc
 
-    def start_run(self, source: str) -> int:
+    def start_run(self, source: str, holder: str | None = None) -> int:
         """Record the start of a crawl of `source` and return the run id."""
         with self._write() as conn:
             return int(conn.execute(
                 insert(Run).values(source=source, started=utcnow(), outcome="running", pages=0, new=0,
-                                   matched=0, duplicates=0, errors=0).returning(Run.id)
+                                   matched=0, duplicates=0, errors=0, holder=holder).returning(Run.id)
             ).scalar_one())
+
+    def settle_runs(self, holder: str, outcome: str) -> int:
+        """Close the runs a dead or stopped process left open; return how many."""
+        with self._write() as conn:
+            result = conn.execute(update(Run).where(Run.holder == holder, Run.outcome == "running")
+                                  .values(outcome=outcome, finished=utcnow()))
+            return int(result.rowcount or 0)
+
+    # -- leases: one crawler per source, across processes and machines ---------------------------
+
+    def acquire_lease(self, source: str, holder: str, ttl: float) -> bool:
+        """Take the source's lease if it is free, expired or already ours; return whether we hold it."""
+        now = utcnow()
+        expires = now + timedelta(seconds=ttl)
+        with self._write() as conn:
+            # The write transaction is exclusive (BEGIN IMMEDIATE / advisory lock), so the
+            # read-then-write below cannot interleave with another process doing the same.
+            row = conn.execute(select(Lease.holder, Lease.expires).where(Lease.source == source)).first()
+            if row is None:
+                conn.execute(insert(Lease).values(source=source, holder=holder, acquired=now, heartbeat=now,
+                                                  expires=expires))
+                return True
+            if row.holder != holder and row.expires > now:
+                return False
+            values = {"holder": holder, "heartbeat": now, "expires": expires}
+            if row.holder != holder:
+                values["acquired"] = now
+            conn.execute(update(Lease).where(Lease.source == source).values(**values))
+            return True
+
+    def renew_leases(self, sources: Iterable[str], holder: str, ttl: float) -> set[str]:
+        """Extend our leases on `sources`; return the ones we still hold."""
+        now = utcnow()
+        wanted = list(sources)
+        with self._write() as conn:
+            conn.execute(update(Lease).where(Lease.source.in_(wanted), Lease.holder == holder)
+                         .values(heartbeat=now, expires=now + timedelta(seconds=ttl)))
+            held = conn.execute(select(Lease.source).where(Lease.source.in_(wanted), Lease.holder == holder))
+            return set(held.scalars())
+
+    def release_lease(self, source: str, holder: str) -> None:
+        """Give up our lease on `source` (someone else's is left alone)."""
+        with self._write() as conn:
+            conn.execute(Lease.__table__.delete().where(Lease.source == source, Lease.holder == holder))
+
+    def leases(self) -> dict[str, LeaseRecord]:
+        """Return every current lease by source (expired ones included, marked by `expires`)."""
+        with self._read() as conn:
+            rows = conn.execute(select(*Lease.__table__.c)).all()
+        return {r.source: LeaseRecord(r.source, r.holder, r.acquired, r.heartbeat, r.expires) for r in rows}
 
     def finish_run(self, run_id: int, outcome: str, pages: int) -> None:
         """Close a run with its outcome and the number of pages it fetched."""

@@ -127,3 +127,30 @@ def test_missing_sqlite_folder_is_a_store_error(tmp_path) -> None:  # type: igno
 def test_not_a_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="not a database URL"):
         open_db("definitely not a url")
+
+
+def test_lease_is_exclusive_until_released_or_expired(repo: Repository) -> None:
+    assert repo.acquire_lease("xinhua", "host:1", ttl=60)
+    assert repo.acquire_lease("xinhua", "host:1", ttl=60)  # re-entrant for its holder
+    assert not repo.acquire_lease("xinhua", "host:2", ttl=60)
+    assert repo.leases()["xinhua"].holder == "host:1"
+    repo.release_lease("xinhua", "host:2")  # not the holder: no effect
+    assert not repo.acquire_lease("xinhua", "host:2", ttl=60)
+    repo.release_lease("xinhua", "host:1")
+    assert repo.acquire_lease("xinhua", "host:2", ttl=60)
+
+
+def test_expired_lease_is_taken_over(repo: Repository) -> None:
+    assert repo.acquire_lease("cgtn", "dead:1", ttl=-1)  # already expired: its holder died
+    assert not repo.leases()["cgtn"].active()
+    assert repo.acquire_lease("cgtn", "alive:2", ttl=60)
+    assert repo.renew_leases(["cgtn"], "dead:1", ttl=60) == set()
+    assert repo.renew_leases(["cgtn"], "alive:2", ttl=60) == {"cgtn"}
+
+
+def test_settle_runs_closes_what_a_dead_holder_left_open(repo: Repository) -> None:
+    mine = repo.start_run("a", holder="host:7")
+    other = repo.start_run("b", holder="host:8")
+    assert repo.settle_runs("host:7", "killed") == 1
+    outcomes = {r.id: r.outcome for r in repo.runs()}
+    assert outcomes == {mine: "killed", other: "running"}
