@@ -46,6 +46,8 @@ class Settings:
     max_links_per_page: int = 5000
     min_article_chars: int = 250
     every: str = "30m"
+    # Seconds a crawler's claim on a source outlives its last heartbeat (one every third of it).
+    lease_ttl: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def _check_settings(path: Path, s: Settings) -> None:
         ("max_response_bytes", s.max_response_bytes >= 1024),
         ("max_articles_per_crawl", s.max_articles_per_crawl >= 1),
         ("max_links_per_page", s.max_links_per_page >= 1), ("min_article_chars", s.min_article_chars >= 0),
+        ("lease_ttl", s.lease_ttl >= 1),
         ("user_agent", bool(s.user_agent.strip())),
     ]
     for key, ok in checks:

@@ -22,23 +22,25 @@ _OUTCOMES = {"finished": "ok", "shutdown": "stopped", "closespider_timeout": "ti
 class StorePipeline:
     """Open a run, store each article in its own transaction, record failures, close the run."""
 
-    def __init__(self, repository: Repository, min_chars: int) -> None:
+    def __init__(self, repository: Repository, min_chars: int, holder: str | None = None) -> None:
         self.repository = repository
         self.min_chars = min_chars
+        self.holder = holder
         self.run_id: int | None = None
         self.crawler: Crawler | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         engine = open_db(crawler.settings["NM_DB_URL"], migrate=False)
-        pipeline = cls(Repository(engine), crawler.settings.getint("NM_MIN_ARTICLE_CHARS"))
+        pipeline = cls(Repository(engine), crawler.settings.getint("NM_MIN_ARTICLE_CHARS"),
+                       crawler.settings.get("NM_HOLDER"))
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
         spider = self._spider()
-        self.run_id = self.repository.start_run(spider.source.name)
+        self.run_id = self.repository.start_run(spider.source.name, holder=self.holder)
         self._stats().set_value("newsmon/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:

@@ -30,7 +30,7 @@ class Progress:
 ProgressCallback = Callable[[list[Progress]], None]
 
 
-def crawl(config: Config, sources: Sequence[Source], db_url: str, *,
+def crawl(config: Config, sources: Sequence[Source], db_url: str, *, holder: str | None = None,
           on_progress: ProgressCallback | None = None, log_level: str = "WARNING") -> list[RunRecord]:
     """Crawl `sources` once into the database at `db_url` and return their run records."""
     from scrapy.crawler import CrawlerProcess
@@ -39,7 +39,7 @@ def crawl(config: Config, sources: Sequence[Source], db_url: str, *,
 
     engine = open_db(db_url)
     repository = Repository(engine)
-    process = CrawlerProcess(scrapy_settings(config.settings, db_url, log_level), install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings(config.settings, db_url, log_level, holder), install_root_handler=False)
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(NewsSpider)

@@ -7,7 +7,8 @@ from typing import Any
 from crawler.config import Settings
 
 
-def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO") -> dict[str, Any]:
+def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", holder: str | None = None
+                    ) -> dict[str, Any]:
     """Return the Scrapy settings dict for one crawl process."""
     return {
         "BOT_NAME": "newsmon",
@@ -40,5 +41,6 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO") ->
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "NM_DB_URL": db_url,
+        "NM_HOLDER": holder,
         "NM_MIN_ARTICLE_CHARS": settings.min_article_chars,
     }

@@ -85,9 +85,11 @@ def crawl() -> None:
 @crawl.command("now")
 @click.option("--source", "source_names", multiple=True, metavar="NAME",
               help="Crawl only this source (repeatable). Default: every source in seeds.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="For a source another process is crawling: wait for it, or skip it.")
 @output_options
 @click.pass_obj
-def crawl_now(obj: dict[str, Any], source_names: tuple[str, ...], fmt: str) -> None:
+def crawl_now(obj: dict[str, Any], source_names: tuple[str, ...], wait: bool, fmt: str) -> None:
     """Crawl sources once, now, and print a summary per source.
 
     Exit 0 when the crawl ran (even if some pages failed: see the errors column and
@@ -102,7 +104,7 @@ def crawl_now(obj: dict[str, Any], source_names: tuple[str, ...], fmt: str) -> N
         sources = [config.source(n) for n in source_names] if source_names else list(config.sources)
         if not sources:
             fail(f"no sources configured in {config.seeds_dir}", EXIT_USAGE)
-        records = _crawl(config, sources, obj["db"], obj["log_level"])
+        records = _crawl(config, sources, obj["db"], obj["log_level"], wait=wait)
     _print_summary(records, fmt)
 
 
@@ -112,13 +114,28 @@ def _load_config(obj: dict[str, Any], **overrides: Any) -> Any:
     return load_config(obj["seeds"], overrides=overrides)
 
 
-def _crawl(config: Any, sources: Sequence[Any], db: str, log_level: str) -> list[Any]:
+def _crawl(config: Any, sources: Sequence[Any], db: str, log_level: str, wait: bool = True) -> list[Any]:
     from crawler.run import crawl as run_crawl
-    from store.db import open_db
+    from scheduler.leases import LeaseKeeper, process_holder
 
-    open_db(db).dispose()  # fail fast (exit 1) before Scrapy starts
-    with _progress_display() as on_progress:
-        return run_crawl(config, sources, db, on_progress=on_progress, log_level=log_level.upper())
+    holder = process_holder()
+    repository = _repository(db)  # fails fast (exit 1) before Scrapy starts
+
+    def busy(source: str, other: str) -> None:
+        action = "waiting for it" if wait else "skipping it (--no-wait)"
+        click.echo(f"{source}: being crawled by {other}; {action}", err=True)
+
+    try:
+        with LeaseKeeper(repository, [s.name for s in sources], holder, config.settings.lease_ttl,
+                         wait=wait, on_busy=busy) as leases:
+            held = [s for s in sources if s.name in leases.held]
+            if not held:
+                return []
+            with _progress_display() as on_progress:
+                return run_crawl(config, held, db, holder=holder, on_progress=on_progress,
+                                 log_level=log_level.upper())
+    finally:
+        repository.close()
 
 
 @contextmanager

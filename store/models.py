@@ -138,3 +138,17 @@ class Lease(Base):
     acquired: Mapped[datetime]
     heartbeat: Mapped[datetime]
     expires: Mapped[datetime]
+
+
+class Schedule(Base):
+    """What a daemon plans for a source: next run, interval and why, consecutive failures."""
+
+    __tablename__ = "schedules"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    daemon: Mapped[str] = mapped_column(String(200))
+    next_run: Mapped[datetime | None]
+    interval: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[datetime]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from store.db import redact
 from store.errors import StoreError
-from store.models import Article, ArticleUrl, Consumer, Lease, Match, Run, RunError
+from store.models import Article, ArticleUrl, Consumer, Lease, Match, Run, RunError, Schedule
 
 # Arbitrary constant key: PostgreSQL serializes article inserts on it (see _write()).
 _PG_INSERT_LOCK = 0x6E6577736D6F6E
@@ -106,6 +106,17 @@ class LeaseRecord:
         return self.expires > (now or utcnow())
 
 
+@dataclass(frozen=True)
+class ScheduleRecord:
+    source: str
+    daemon: str
+    next_run: datetime | None
+    interval: int | None
+    reason: str
+    failures: int
+    updated: datetime
+
+
 def utcnow() -> datetime:
     """Return the current time, timezone-aware UTC."""
     return datetime.now(UTC)
@@ -145,12 +156,24 @@ class Repository:
                                    matched=0, duplicates=0, errors=0, holder=holder).returning(Run.id)
             ).scalar_one())
 
-    def settle_runs(self, holder: str, outcome: str) -> int:
-        """Close the runs a dead or stopped process left open; return how many."""
+    def settle_runs(self, holder: str, outcome: str, only_open: bool = True) -> int:
+        """Set the outcome of the runs a process ran (only those it left open, by default)."""
+        stmt = update(Run).where(Run.holder == holder)
+        if only_open:
+            stmt = stmt.where(Run.outcome == "running")
         with self._write() as conn:
-            result = conn.execute(update(Run).where(Run.holder == holder, Run.outcome == "running")
-                                  .values(outcome=outcome, finished=utcnow()))
+            result = conn.execute(stmt.values(outcome=outcome, finished=func.coalesce(Run.finished, utcnow())))
             return int(result.rowcount or 0)
+
+    def save_schedule(self, source: str, daemon: str, next_run: datetime | None, interval: int | None,
+                      reason: str, failures: int) -> None:
+        """Record what a daemon plans for a source, for `newsmon status`."""
+        values = {"daemon": daemon, "next_run": next_run, "interval": interval, "reason": reason,
+                  "failures": failures, "updated": utcnow()}
+        with self._write() as conn:
+            done = conn.execute(update(Schedule).where(Schedule.source == source).values(**values))
+            if not done.rowcount:
+                conn.execute(insert(Schedule).values(source=source, **values))
 
     # -- leases: one crawler per source, across processes and machines ---------------------------
 
@@ -352,6 +375,25 @@ class Repository:
                     errors.setdefault(e.run_id, []).append((e.url, e.reason))
         return [RunRecord(r.id, r.source, r.started, r.finished, r.outcome, r.pages, r.new, r.matched,
                           r.duplicates, r.errors, tuple(errors.get(r.id, ()))) for r in runs]
+
+    def schedules(self) -> dict[str, ScheduleRecord]:
+        """Return each source's schedule as a daemon last recorded it."""
+        with self._read() as conn:
+            rows = conn.execute(select(*Schedule.__table__.c)).all()
+        return {r.source: ScheduleRecord(r.source, r.daemon, r.next_run, r.interval, r.reason, r.failures,
+                                         r.updated) for r in rows}
+
+    def consecutive_failures(self, source: str, scan: int = 50) -> int:
+        """Count the source's latest finished runs that did not end ok, back to its last ok one."""
+        with self._read() as conn:
+            outcomes = conn.execute(select(Run.outcome).where(Run.source == source, Run.outcome != "running")
+                                    .order_by(Run.id.desc()).limit(scan)).scalars().all()
+        count = 0
+        for outcome in outcomes:
+            if outcome == "ok":
+                break
+            count += 1
+        return count
 
     def article_count(self) -> int:
         """Return how many articles are stored, duplicates included."""

@@ -1,0 +1,89 @@
+"""Hold per-source leases for the length of a crawl: one crawler per source, whoever started it.
+
+A lease is a row (source, holder, heartbeat, expires). The holder renews it from a background
+thread every third of its time to live; a holder that dies stops renewing, its lease expires, and
+the next crawler takes over. The thread keeps beating while the reactor is busy, which is right:
+the process is alive, and the daemon's per-crawl time limit handles a stuck one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from store.repository import Repository
+
+# How often a waiting crawler asks whether a busy source's lease has become free.
+WAIT_POLL_SECONDS = 0.5
+
+
+def process_holder() -> str:
+    """Name this process as a lease holder: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class LeaseKeeper:
+    """Acquire leases on sources, keep them alive while crawling, release them at the end."""
+
+    def __init__(self, repository: Repository, sources: Sequence[str], holder: str, ttl: float,
+                 wait: bool = True, on_busy: Callable[[str, str], None] | None = None,
+                 wait_timeout: float | None = None) -> None:
+        self.repository = repository
+        self.sources = list(sources)
+        self.holder = holder
+        self.ttl = ttl
+        self.wait = wait
+        self.on_busy = on_busy
+        self.wait_timeout = wait_timeout
+        self.held: list[str] = []
+        self.skipped: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LeaseKeeper:
+        self.acquire()
+        self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        for source in self.held:
+            self.repository.release_lease(source, self.holder)
+
+    def acquire(self) -> None:
+        """Take every free lease; wait for busy ones (or skip them when not waiting)."""
+        busy = [s for s in self.sources if not self._try(s)]
+        deadline = None if self.wait_timeout is None else time.monotonic() + self.wait_timeout
+        for source in busy:
+            if self.on_busy is not None:
+                lease = self.repository.leases().get(source)
+                self.on_busy(source, lease.holder if lease else "?")
+            if not self.wait:
+                self.skipped.append(source)
+                continue
+            while not self._try(source):
+                if deadline is not None and time.monotonic() > deadline:
+                    self.skipped.append(source)
+                    break
+                time.sleep(WAIT_POLL_SECONDS)
+
+    def _try(self, source: str) -> bool:
+        if self.repository.acquire_lease(source, self.holder, self.ttl):
+            self.held.append(source)
+            return True
+        return False
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self.repository.renew_leases(self.held, self.holder, self.ttl)
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the lease outlives it
+                continue
