@@ -1,0 +1,215 @@
+"""`newsmon daemon`: every source on its own timer, one crawl child per due source.
+
+APScheduler's BackgroundScheduler does the timing in its own thread; its thread pool (one worker
+per allowed parallel crawl) blocks on crawl children. The main thread only handles signals and
+watches seeds/ for edits. No persistent job store: APScheduler's must never be shared between
+schedulers, so the jobs are rebuilt from seeds/ and the database at every start.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source, load_config, parse_duration
+from scheduler.jobs import Launcher
+from scheduler.leases import process_holder
+from store.repository import Repository
+
+log = logging.getLogger("newsmon.daemon")
+
+# A failing source waits base * 2**failures, up to this, before it is tried again.
+BACKOFF_CEILING = 6 * 3600
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    max_parallel: int = 2
+    time_limit: float = 3600.0
+    grace: float = 60.0
+    check_seconds: float = 5.0
+    # Random delay added to each run so sources with the same interval do not fire together.
+    jitter: float = 60.0
+
+
+class Daemon:
+    """Schedule every source, run due crawls in children, reload seeds, stop cleanly."""
+
+    def __init__(self, seeds_dir: Path | None, repository: Repository, launcher: Launcher,
+                 options: DaemonOptions) -> None:
+        self.seeds_dir = seeds_dir
+        self.repository = repository
+        self.launcher = launcher
+        self.options = options
+        self.name = process_holder()
+        self.config: Config | None = None
+        self._snapshot = Path(tempfile.mkdtemp(prefix="newsmon-seeds-"))
+        self._mtimes: tuple[float, ...] = ()
+        self._failed_mtimes: tuple[float, ...] = ()
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._backoff: dict[str, int] = {}
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(options.max_parallel)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until SIGTERM or SIGINT; return the exit code."""
+        self.config = self._load()  # a bad config at start is the operator's to fix: raise
+        self._install_signals()
+        self.scheduler.start()
+        self._sync_jobs()
+        log.info("daemon %s started: %d sources, up to %d crawls at once", self.name,
+                 len(self.config.sources), self.options.max_parallel)
+        while not self._stop.wait(self.options.check_seconds):
+            if self._reload.is_set() or self._seeds_changed():
+                self._reload.clear()
+                self.reload()
+        self._shutdown()
+        return 0
+
+    def stop(self) -> None:
+        """Ask the daemon to stop (what SIGTERM does)."""
+        self._stop.set()
+
+    def _install_signals(self) -> None:
+        def on_stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self._stop.set()
+
+        def on_hup(_signum: int, _frame: FrameType | None) -> None:
+            self._reload.set()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_hup)
+
+    def _shutdown(self) -> None:
+        self.scheduler.pause()
+        running = self.launcher.running()
+        if running:
+            log.info("waiting up to %.0fs for %d running crawls", self.options.grace, len(running))
+            self._wait_for_children(self.options.grace)
+        if self.launcher.running():
+            log.warning("grace period over: stopping %d crawls", len(self.launcher.running()))
+            self.launcher.stop_all()
+        self.scheduler.shutdown(wait=True)
+        shutil.rmtree(self._snapshot, ignore_errors=True)
+        log.info("daemon %s stopped", self.name)
+
+    def _wait_for_children(self, seconds: float) -> None:
+        done = threading.Event()
+        deadline = datetime.now(UTC).timestamp() + seconds
+        while self.launcher.running() and datetime.now(UTC).timestamp() < deadline:
+            done.wait(0.2)
+
+    # -- seeds -----------------------------------------------------------------------------------
+
+    def _load(self) -> Config:
+        config = load_config(self.seeds_dir)
+        self._mtimes = self._current_mtimes(config.seeds_dir)
+        # Children read this copy, so a broken edit never reaches them.
+        for name in (SOURCES_FILE, RULES_FILE):
+            assert config.seeds_dir is not None
+            shutil.copyfile(config.seeds_dir / name, self._snapshot / name)
+        return config
+
+    def _current_mtimes(self, folder: Path | None) -> tuple[float, ...]:
+        assert folder is not None
+        out = []
+        for name in (SOURCES_FILE, RULES_FILE):
+            try:
+                out.append((folder / name).stat().st_mtime)
+            except OSError:
+                out.append(-1.0)
+        return tuple(out)
+
+    def _seeds_changed(self) -> bool:
+        assert self.config is not None
+        current = self._current_mtimes(self.config.seeds_dir)
+        return current != self._mtimes and current != self._failed_mtimes
+
+    def reload(self) -> None:
+        """Re-read seeds/; on a bad edit keep the running config and log one error line."""
+        assert self.config is not None
+        try:
+            self.config = self._load()
+        except ConfigError as exc:
+            self._failed_mtimes = self._current_mtimes(self.config.seeds_dir)
+            log.error("seeds edit rejected, still running the last good config: %s", exc)
+            return
+        log.info("seeds reloaded: %d sources", len(self.config.sources))
+        self._sync_jobs()
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def _sync_jobs(self) -> None:
+        assert self.config is not None
+        wanted = {s.name: s for s in self.config.sources}
+        for job in self.scheduler.get_jobs():
+            if job.id not in wanted:
+                job.remove()
+                log.info("source %s removed from seeds: unscheduled", job.id)
+        for source in wanted.values():
+            self._schedule(source)
+
+    def _schedule(self, source: Source) -> None:
+        failures = self.repository.consecutive_failures(source.name)
+        trigger, interval, reason = self._trigger(source, failures)
+        job = self.scheduler.get_job(source.name)
+        grace = max(1, min(interval or 3600, 3600) // 2)
+        if job is None:
+            job = self.scheduler.add_job(self._crawl, trigger, id=source.name, args=[source.name],
+                                         misfire_grace_time=grace, name=source.name)
+        elif str(job.trigger) != str(trigger):
+            job = job.reschedule(trigger)
+        self.repository.save_schedule(source.name, self.name, job.next_run_time, interval, reason, failures)
+
+    def _trigger(self, source: Source, failures: int) -> tuple[BaseTrigger, int | None, str]:
+        assert self.config is not None
+        base = source.every or parse_duration(self.config.settings.every)
+        jitter = min(self.options.jitter, base / 10)
+        if failures:
+            interval = min(BACKOFF_CEILING, base * 2 ** min(failures, 16))
+            return (IntervalTrigger(seconds=interval, jitter=jitter, timezone=UTC), interval,
+                    f"backing off after {failures} failed runs")
+        if source.cron:
+            return CronTrigger.from_crontab(source.cron, timezone=UTC), None, f"cron {source.cron}"
+        reason = f"every {source.every}s" if source.every else f"default every {self.config.settings.every}"
+        return IntervalTrigger(seconds=base, jitter=jitter, timezone=UTC), base, reason
+
+    def _crawl(self, name: str) -> None:
+        if self._stop.is_set():
+            return
+        log.info("crawl start: %s", name)
+        result = self.launcher.run(self._snapshot, name)
+        s = result.summary or {}
+        log.info("crawl end: %s outcome=%s seconds=%.1f pages=%s new=%s matched=%s duplicates=%s errors=%s",
+                 name, result.outcome, result.seconds, s.get("pages", 0), s.get("new", 0),
+                 s.get("matched", 0), s.get("duplicates", 0), s.get("errors", 0))
+        if self.config is not None and not self._stop.is_set():
+            source = next((x for x in self.config.sources if x.name == name), None)
+            if source is not None:
+                self._schedule(source)
+
+    def status(self) -> dict[str, Any]:
+        """Return the jobs' next run times (for tests and logs)."""
+        return {j.id: j.next_run_time for j in self.scheduler.get_jobs()}
