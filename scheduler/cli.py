@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -14,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
+from scheduler.logs import setup_logging
 from scheduler.output import emit, output_options
 
 # Exit codes (documented in README.md).
@@ -45,11 +45,6 @@ def errors_as_exit() -> Iterator[None]:
         fail(str(exc), EXIT_RUNTIME)
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="newsmon", prog_name="newsmon")
 @click.option("--db", envvar="NEWSMON_DB", default="sqlite:///newsmon.db", show_default=True,
@@ -57,9 +52,14 @@ def _setup_logging(level: str) -> None:
 @click.option("--seeds", envvar="NEWSMON_SEEDS", type=click.Path(path_type=Path),
               help="Folder with sources.toml and rules.toml. Env: NEWSMON_SEEDS. [default: bundled seeds/]")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-              default="warning", show_default=True, help="Log detail on stderr.")
+              default="warning", show_default=True, help="Log detail.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines as text or JSON objects.")
+@click.option("--log-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Append logs to this file instead of stderr.")
 @click.pass_context
-def main(ctx: click.Context, db: str, seeds: Path | None, log_level: str) -> None:
+def main(ctx: click.Context, db: str, seeds: Path | None, log_level: str, log_format: str,
+         log_file: Path | None) -> None:
     """Monitor news sources: crawl them, keep the new articles that match your rules.
 
     \b
@@ -67,7 +67,9 @@ def main(ctx: click.Context, db: str, seeds: Path | None, log_level: str) -> Non
       newsmon crawl now && newsmon query --new
     """
     ctx.obj = {"db": db, "seeds": seeds, "log_level": log_level}
-    _setup_logging(log_level)
+    if log_file is not None and seeds is not None and log_file.resolve().parent == seeds.resolve():
+        fail(f"--log-file {log_file}: logs must not be written into the seeds folder", EXIT_USAGE)
+    setup_logging(log_level, log_format, log_file)
 
 
 # -- crawl -----------------------------------------------------------------------------------------
@@ -327,3 +329,97 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
         _emit_articles([{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in found], fmt)
         if workdir is not None:
             click.echo(f"Kept in {workdir}: newsmon --db {db_url} query --all", err=True)
+
+
+# -- daemon ----------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--max-parallel", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Crawls running at once, each in its own process.")
+@click.option("--time-limit", default="1h", show_default=True, metavar="DURATION",
+              help="A crawl running longer is stopped (SIGTERM, then SIGKILL).")
+@click.option("--grace", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds running crawls get to finish after SIGTERM/SIGINT.")
+@click.option("--check-every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between checks of seeds/ for edits (SIGHUP reloads at once).")
+@click.option("--jitter", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Up to this many seconds of random delay per run (at most a tenth of the interval).")
+@click.pass_context
+def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float, check_every: float,
+           jitter: float) -> None:
+    """Crawl every source on its own schedule until stopped.
+
+    Sources run on their `every` or `cron` from seeds/ (default: the `every` setting). Edits to
+    seeds/ are picked up without a restart; a broken edit keeps the last good config. SIGTERM or
+    SIGINT lets running crawls finish within --grace, then stops them; exit 0.
+
+    \b
+    Example:
+      newsmon --db sqlite:////var/lib/newsmon/newsmon.db --log-file /var/log/newsmon.log daemon
+    """
+    from crawler.config import parse_duration
+    from scheduler.daemon import Daemon, DaemonOptions
+    from scheduler.jobs import Launcher
+
+    obj = ctx.obj
+    try:
+        limit = float(parse_duration(time_limit))
+    except ValueError as exc:
+        fail(f"--time-limit: {exc}", EXIT_USAGE)
+    with errors_as_exit():
+        config = _load_config(obj)
+        repository = _repository(obj["db"])
+        launcher = Launcher(repository, obj["db"], log_args=_child_log_args(ctx), time_limit=limit,
+                            stop_grace=config.settings.download_timeout + 10)
+        options = DaemonOptions(max_parallel=max_parallel, time_limit=limit, grace=grace,
+                                check_seconds=check_every, jitter=jitter)
+        code = Daemon(config.seeds_dir, repository, launcher, options).run()
+    sys.exit(code)
+
+
+def _child_log_args(ctx: click.Context) -> list[str]:
+    params = ctx.parent.params if ctx.parent else {}
+    args = ["--log-level", params.get("log_level", "warning"), "--log-format", params.get("log_format", "text")]
+    if params.get("log_file"):
+        args += ["--log-file", str(params["log_file"])]
+    return args
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+STATUS_COLUMNS = ("source", "last_run", "outcome", "new", "matched", "errors", "next_run", "running",
+                  "failures", "schedule")
+
+
+@main.command()
+@output_options
+@click.pass_obj
+def status(obj: dict[str, Any], fmt: str) -> None:
+    """Show each source: last run, next scheduled run, who is crawling it now, failures.
+
+    \b
+    Example:
+      newsmon status --format json
+    """
+    from store.repository import utcnow
+
+    with errors_as_exit():
+        config = _load_config(obj)
+        repository = _repository(obj["db"])
+        leases, schedules, now = repository.leases(), repository.schedules(), utcnow()
+        rows = []
+        for source in config.sources:
+            last = next(iter(repository.runs(source=source.name, limit=1)), None)
+            lease, plan = leases.get(source.name), schedules.get(source.name)
+            rows.append({
+                "source": source.name,
+                "last_run": last.started if last else None, "outcome": last.outcome if last else None,
+                "new": last.new if last else None, "matched": last.matched if last else None,
+                "errors": last.errors if last else None,
+                "next_run": plan.next_run if plan else None,
+                "running": bool(lease and lease.active(now)),
+                "holder": lease.holder if lease and lease.active(now) else None,
+                "failures": repository.consecutive_failures(source.name),
+                "schedule": plan.reason if plan else None,
+            })
+    emit(rows, fmt, STATUS_COLUMNS)

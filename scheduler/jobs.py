@@ -39,11 +39,11 @@ class ChildResult:
 class Launcher:
     """Start crawl children, enforce their time limit, and stop them all on shutdown."""
 
-    def __init__(self, repository: Repository, db_url: str, log_level: str = "warning",
+    def __init__(self, repository: Repository, db_url: str, log_args: list[str] | None = None,
                  time_limit: float = 3600.0, stop_grace: float = 40.0) -> None:
         self.repository = repository
         self.db_url = db_url
-        self.log_level = log_level
+        self.log_args = log_args or ["--log-level", "warning"]
         self.time_limit = time_limit
         self.stop_grace = stop_grace
         self._children: dict[int, subprocess.Popen[str]] = {}
@@ -52,8 +52,7 @@ class Launcher:
     def command(self, seeds_dir: Path, source: str) -> list[str]:
         """Return the child's command line."""
         return [sys.executable, "-m", "scheduler", "--db", self.db_url, "--seeds", str(seeds_dir),
-                "--log-level", self.log_level, "crawl", "now", "--source", source, "--no-wait",
-                "--format", "json"]
+                *self.log_args, "crawl", "now", "--source", source, "--no-wait", "--format", "json"]
 
     def run(self, seeds_dir: Path, source: str) -> ChildResult:
         """Crawl `source` in a child process and wait for it, within the time limit."""
