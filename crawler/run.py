@@ -39,7 +39,7 @@ def crawl(config: Config, sources: Sequence[Source], db_url: str, *, holder: str
 
     engine = open_db(db_url)
     repository = Repository(engine)
-    process = CrawlerProcess(scrapy_settings(config.settings, db_url, log_level, holder), install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings(config.settings, db_url, log_level, holder))
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(NewsSpider)

@@ -33,7 +33,11 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         "NM_RETRY_BACKOFF_MAX": settings.retry_backoff_max,
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
+        # Both open a listening port; a monitor has no use for either.
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        # The caller owns logging (text or JSON, stderr or a file).
+        "LOG_INSTALL_ROOT_HANDLER": False,
         "LOG_LEVEL": log_level,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -219,7 +219,7 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
 def _emit_articles(records: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "table":
         rows = [{**r, "published": r["published"].date().isoformat() if r["published"] else "",
-                 "rules": r["terms"] or ""} for r in records]
+                 "rules": ", ".join(r["rules"])} for r in records]
         emit(rows, fmt, ("id", "published", "source", "title", "rules", "url"),
              widths={"title": 60, "rules": 50, "url": 60})
     else:

@@ -29,5 +29,7 @@ def setup_logging(level: str, fmt: str = "text", log_file: Path | None = None) -
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    # The level goes on the handler too: Scrapy sets its own loggers to DEBUG.
+    handler.setLevel(getattr(logging, level.upper()))
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper()))
