@@ -25,6 +25,9 @@ PRUNE_XPATH = ["//aside" + _GUARD, "//nav", "//footer", "//form" + _GUARD] + [
 # Language identification needs a few sentences, not the whole article.
 _LANG_SAMPLE_CHARS = 2000
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# Where a byline stops naming people: "... Source: China Daily", "... Updated: 2022-03-17", "(Xinhua)".
+_BYLINE_TAIL = re.compile(r"\s+(?:Source|Updated|Published|Posted|Editor)\b|\s*[|(]|\s+\d{4}-\d{2}-\d{2}",
+                          re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,11 @@ def extract(html: str | bytes, url: str, min_chars: int = 250) -> Article | None
     text = (meta.get("text") or "").strip()
     if len(text) < min_chars or _is_listing(meta):
         return None
+    title = _clean(meta.get("title"))
     return Article(
-        text=text,
-        title=_clean(meta.get("title")),
-        author=_clean(meta.get("author")),
+        text=_without_headline(text, title),
+        title=title,
+        author=clean_author(meta.get("author")),
         published=parse_date(meta.get("date")),
         language=detect_language(text),
         description=_clean(meta.get("description")),
@@ -87,6 +91,25 @@ def parse_date(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def clean_author(value: Any) -> str | None:
+    """Cut a byline down to the names ("By X Source: China Daily Updated: ..." -> "X")."""
+    text = _clean(value)
+    if text is None:
+        return None
+    text = _BYLINE_TAIL.split(text, maxsplit=1)[0]
+    text = re.sub(r"^(by|from)\s+", "", text, flags=re.IGNORECASE).strip(" ,;:|-")
+    return text or None
+
+
+def _without_headline(text: str, title: str | None) -> str:
+    # Templates differ in whether the <h1> is inside the extracted block; the title is stored
+    # on its own, so drop it from the text and the same story reads the same everywhere.
+    first, _, rest = text.partition("\n")
+    if title and rest and " ".join(first.split()).casefold() == title.casefold():
+        return rest.lstrip()
+    return text
 
 
 def _is_listing(meta: dict[str, Any]) -> bool:

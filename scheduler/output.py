@@ -54,7 +54,11 @@ def _table(records: Sequence[dict[str, Any]], columns: Sequence[str], title: str
         table.add_column(col, max_width=widths.get(col), overflow="fold")
     for r in records:
         table.add_row(*(_cell(r.get(c)) for c in columns))
-    Console(soft_wrap=False).print(table)
+    # Piped output has no terminal width; rich would assume 80 and fold every cell.
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=False, width=200)
+    console.print(table)
 
 
 def _cell(value: Any) -> str:

@@ -1,0 +1,82 @@
+"""Generate many realistic, distinct news pages for benchmarks (deterministic, no network).
+
+Bodies are recombined from the sample articles' paragraphs, so text statistics are real; each
+page carries the usual noise (navigation, cookie banner, teasers, comments, footer) in one of
+two templates, like the sample site.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from scheduler.sample_site import SampleSite, SiteServer, build_sample_site
+
+
+@dataclass(frozen=True)
+class BenchPage:
+    path: str
+    title: str
+    html: str
+
+
+def corpus_paragraphs() -> list[str]:
+    """Return every article paragraph of the sample site, as text."""
+    import lxml.html
+
+    with SiteServer() as server:
+        site: SampleSite = build_sample_site(server.url)
+    paragraphs: list[str] = []
+    for url in (*site.relevant, *site.irrelevant):
+        path = url.split("/", 3)[3]
+        doc = lxml.html.fromstring(site.pages["/" + path].body)
+        paragraphs += [p.text_content().strip() for p in doc.iter("p") if len(p.text_content()) > 120]
+    return list(dict.fromkeys(paragraphs))
+
+
+def generate(count: int, seed: int = 7) -> Iterator[BenchPage]:
+    """Yield `count` distinct article pages."""
+    rng = random.Random(seed)
+    paragraphs = corpus_paragraphs()
+    for i in range(count):
+        body = rng.sample(paragraphs, k=min(len(paragraphs), rng.randint(5, 12)))
+        title = " ".join(body[0].split()[:9]).rstrip(",.;:") + f" ({i})"
+        path = f"/news/2024-{1 + i % 12:02d}/{1 + i % 28:02d}/story-{i:05d}.html"
+        render = _modern if i % 2 else _legacy
+        yield BenchPage(path, title, render(title, body, rng.sample(paragraphs, k=3), path))
+
+
+def _noise(teasers: list[str]) -> tuple[str, str]:
+    nav = "".join(f'<li><a href="/{s}/">{s.title()}</a></li>' for s in
+                  ("business", "world", "china", "tech", "sports", "culture", "opinion", "video"))
+    teaser = "".join(f'<li><a href="/news/2024-01/01/t{n}.html">{html.escape(t[:90])}</a></li>'
+                      for n, t in enumerate(teasers))
+    return nav, teaser
+
+
+def _modern(title: str, body: list[str], teasers: list[str], path: str) -> str:
+    nav, teaser = _noise(teasers)
+    paras = "".join(f"<p>{html.escape(p)}</p>" for p in body)
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<link rel="canonical" href="{path}"><meta property="og:type" content="article">
+<script type="application/ld+json">{{"@type":"NewsArticle","headline":"{html.escape(title)}",
+"datePublished":"2024-09-21T09:00:00Z","author":{{"@type":"Person","name":"Staff Writer"}}}}</script></head>
+<body><div class="cookie-banner">We use cookies. <button>Accept</button></div>
+<header><nav><ul>{nav}</ul></nav></header><main><article><h1>{html.escape(title)}</h1>
+<p class="byline">By Staff Writer | <time datetime="2024-09-21T09:00:00Z">2024-09-21</time></p>{paras}</article>
+<aside class="related"><h2>Related</h2><ul>{teaser}</ul></aside></main>
+<section class="comments"><h3>Comments</h3><p>Great read, thanks!</p></section>
+<footer><p>Copyright 2024 Example News. All rights reserved.</p></footer></body></html>"""
+
+
+def _legacy(title: str, body: list[str], teasers: list[str], path: str) -> str:
+    nav, teaser = _noise(teasers)
+    paras = "<br><br>".join(html.escape(p) for p in body)
+    return f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">
+<title>{html.escape(title)} - Example Daily</title></head><body><div id="wrap"><div class="hd"><ul>{nav}</ul></div>
+<table width="100%"><tr><td valign="top"><div class="content-main"><div class="art-title">{html.escape(title)}</div>
+<div class="info">Updated: 2024-09-21 09:00</div><div id="Content">{paras}</div></div></td>
+<td width="300" valign="top"><div class="mostread"><b>Most Read</b><ul>{teaser}</ul></div></td></tr></table>
+<div class="ft">Copyright 1995-2024 Example Daily. All rights reserved.</div></div></body></html>"""
