@@ -11,12 +11,15 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TypeAlias
 
 _WORD = re.compile(r"\w+")
+# Han, kana and CJK compatibility ideographs: scripts written without spaces between words.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_QUOTES = "\"“”"
 _OPERATORS = ("AND", "OR", "NOT")
-# Deeper nesting than this is a typo or an attack, not a query.
+# Parsing recurses about five frames per level: 100 levels stay far below Python's limit of
+# 1000, and no real query nests more than a few.
 MAX_DEPTH = 100
 
 
@@ -30,32 +33,36 @@ class QueryError(ValueError):
 
 
 @dataclass(frozen=True)
-class Term:
+class _Term:
     """A word or a phrase: a sequence of tokens, the last one possibly a prefix (wildcard)."""
 
-    text: str
+    text: str  # as written in the query, without quotes: what `match` reports
     tokens: tuple[str, ...]
     wildcard: bool = False
     cjk: bool = False
 
 
 @dataclass(frozen=True)
-class Op:
+class _Op:
     kind: str  # AND | OR | NOT
-    args: tuple[Node, ...]
+    args: tuple[_Node, ...]
 
 
-Node = Union[Term, Op]  # noqa: UP007 - a runtime alias used in isinstance-free recursion
+_Node: TypeAlias = "_Term | _Op"
 
 
 @dataclass(frozen=True)
 class Query:
+    """A parsed rule query."""
+
     text: str
-    tree: Node = field(repr=False, compare=False)
+    _tree: _Node = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Rule:
+    """A named query, optionally limited to articles in some languages (ISO 639-1 codes)."""
+
     name: str
     query: Query
     languages: frozenset[str] | None = None
@@ -66,7 +73,7 @@ class Rule:
 @dataclass(frozen=True)
 class _Tok:
     kind: str  # WORD | PHRASE | AND | OR | NOT | LPAREN | RPAREN
-    text: str
+    text: str  # a phrase's text is what is between its quotes
     pos: int
 
 
@@ -80,114 +87,125 @@ def _tokenize(text: str) -> list[_Tok]:
         elif ch in "()":
             toks.append(_Tok("LPAREN" if ch == "(" else "RPAREN", ch, i))
             i += 1
-        elif ch in "\"“”":
-            end = _closing_quote(text, i + 1)
+        elif ch in _QUOTES:
+            end = next((j for j in range(i + 1, n) if text[j] in _QUOTES), -1)
             if end < 0:
                 raise QueryError("unterminated quote", i)
             toks.append(_Tok("PHRASE", text[i + 1:end], i))
             i = end + 1
         else:
             j = i
-            while j < n and not text[j].isspace() and text[j] not in "()\"“”":
+            while j < n and not text[j].isspace() and text[j] not in "()" + _QUOTES:
                 j += 1
             word = text[i:j]
             toks.append(_Tok(word if word in _OPERATORS else "WORD", word, i))
             i = j
+    _check_parentheses(toks)
     return toks
 
 
-def _closing_quote(text: str, start: int) -> int:
-    for j in range(start, len(text)):
-        if text[j] in "\"“”":
-            return j
-    return -1
+def _check_parentheses(toks: list[_Tok]) -> None:
+    # Checked up front, without recursion, so that 10,000 "(" is a plain unbalanced parenthesis.
+    open_at: list[int] = []
+    for tok in toks:
+        if tok.kind == "LPAREN":
+            open_at.append(tok.pos)
+        elif tok.kind == "RPAREN":
+            if not open_at:
+                raise QueryError("unbalanced parenthesis", tok.pos)
+            open_at.pop()
+    if open_at:
+        raise QueryError("unbalanced parenthesis", open_at[0])
 
 
-def _term(tok: _Tok) -> Term:
-    raw = tok.text
-    star = raw.find("*")
-    if star >= 0 and (star != len(raw) - 1 or raw.count("*") > 1):
-        raise QueryError("'*' is only allowed at the end of a word", tok.pos + star)
-    wildcard = raw.endswith("*")
-    body = raw[:-1] if wildcard else raw
+def _term(tok: _Tok) -> _Term:
+    core = tok.text.strip()
+    start = tok.pos + (1 if tok.kind == "PHRASE" else 0) + len(tok.text) - len(tok.text.lstrip())
+    star = core.find("*")
+    if star >= 0 and star != len(core) - 1:
+        raise QueryError("'*' is only allowed at the end of a word", start + star)
+    wildcard = star >= 0
+    body = core[:-1] if wildcard else core
+    if wildcard and not _WORD.fullmatch(body[-1:]):
+        raise QueryError("'*' must follow a letter or digit", start + star)
     if _CJK.search(body):
-        return Term(raw, (body.casefold(),), wildcard=False, cjk=True)
+        return _Term(core, (" ".join(body.casefold().split()),), cjk=True)
     tokens = tuple(_WORD.findall(body.casefold()))
     if not tokens:
-        what = "empty phrase" if tok.kind == "PHRASE" else "a term needs letters or digits"
-        raise QueryError(what, tok.pos)
-    return Term(raw.strip(), tokens, wildcard)
+        raise QueryError("empty phrase" if tok.kind == "PHRASE" else "term has no letters or digits", tok.pos)
+    return _Term(core, tokens, wildcard)
 
 
-# -- parsing: OR of ANDs of (NOT) primaries, with an explicit depth guard ------------------------
+# -- parsing: OR of ANDs of (NOT) primaries -----------------------------------------------------
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.text = text
         self.toks = _tokenize(text)
         self.i = 0
         self.depth = 0
 
-    def parse(self) -> Node:
+    def parse(self) -> _Node:
         if not self.toks:
             raise QueryError("empty query", 0)
         node = self._or()
-        if self.i < len(self.toks):
-            tok = self.toks[self.i]
-            raise QueryError("unbalanced parenthesis" if tok.kind == "RPAREN" else f"unexpected {tok.text!r}",
-                             tok.pos)
+        if self.i < len(self.toks):  # only a ")" stops _or early, and parentheses balance
+            raise QueryError("unbalanced parenthesis", self.toks[self.i].pos)
         return node
 
     def _peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
-    def _or(self) -> Node:
+    def _or(self) -> _Node:
         args = [self._and()]
         while (tok := self._peek()) is not None and tok.kind == "OR":
             self.i += 1
             args.append(self._and())
-        return args[0] if len(args) == 1 else Op("OR", tuple(args))
+        return args[0] if len(args) == 1 else _Op("OR", tuple(args))
 
-    def _and(self) -> Node:
+    def _and(self) -> _Node:
         args = [self._not()]
         while (tok := self._peek()) is not None and tok.kind not in ("OR", "RPAREN"):
             if tok.kind == "AND":
                 self.i += 1
             args.append(self._not())  # adjacent terms mean AND, as in news search
-        return args[0] if len(args) == 1 else Op("AND", tuple(args))
+        return args[0] if len(args) == 1 else _Op("AND", tuple(args))
 
-    def _not(self) -> Node:
-        tok = self._peek()
-        if tok is not None and tok.kind == "NOT":
+    def _not(self) -> _Node:
+        negate = False
+        while (tok := self._peek()) is not None and tok.kind == "NOT":
             self.i += 1
-            return Op("NOT", (self._primary(),))
-        return self._primary()
+            negate = not negate  # a loop, not recursion: NOT NOT x is x, at any length
+        node = self._primary()
+        return _Op("NOT", (node,)) if negate else node
 
-    def _primary(self) -> Node:
+    def _primary(self) -> _Node:
         tok = self._peek()
-        if tok is None:
-            raise QueryError("expected a term after the operator", len(self.text))
-        if tok.kind in ("WORD", "PHRASE"):
+        if tok is not None and tok.kind in ("WORD", "PHRASE"):
             self.i += 1
             return _term(tok)
-        if tok.kind == "LPAREN":
+        if tok is not None and tok.kind == "LPAREN":
             return self._group(tok)
-        if tok.kind == "RPAREN":
-            raise QueryError("unbalanced parenthesis" if self.depth == 0 else "empty parentheses", tok.pos)
-        raise QueryError(f"expected a term, found {tok.text}", tok.pos)
+        raise self._missing_operand(tok)
 
-    def _group(self, open_tok: _Tok) -> Node:
+    def _group(self, open_tok: _Tok) -> _Node:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise QueryError(f"parentheses nested deeper than {MAX_DEPTH}", open_tok.pos)
         self.i += 1
         node = self._or()
-        tok = self._peek()
-        if tok is None or tok.kind != "RPAREN":
-            raise QueryError("unbalanced parenthesis", open_tok.pos)
-        self.i += 1
+        self.i += 1  # the ")" that _check_parentheses guarantees
         self.depth -= 1
         return node
+
+    def _missing_operand(self, tok: _Tok | None) -> QueryError:
+        # A primary follows the start, "(" or an operator. Parentheses balance and the query is
+        # not empty, so what is missing is an operator's operand or a group's content.
+        prev = self.toks[self.i - 1] if self.i > 0 else None
+        if prev is not None and prev.kind in _OPERATORS:
+            return QueryError(f"dangling operator {prev.text}", prev.pos)
+        if tok is not None and tok.kind in _OPERATORS:
+            return QueryError(f"dangling operator {tok.text}", tok.pos)
+        return QueryError("empty parentheses", prev.pos if prev is not None else 0)
 
 
 def parse_query(text: str) -> Query:
@@ -202,17 +220,19 @@ class MatchText:
     """One article's text, prepared once for every rule."""
 
     words: frozenset[str]
-    sorted_words: tuple[str, ...]
-    joined: str  # " w1 w2 ... " for phrase search
-    raw: str  # casefolded text for CJK substring search
+    sorted_words: tuple[str, ...]  # for wildcard prefixes by bisection
+    joined: str  # " title words \n body words " for phrase search
+    folded: str  # casefolded text for CJK substring search
 
     @classmethod
     def of(cls, title: str | None, text: str | None) -> MatchText:
         """Prepare the title and body of an article for matching."""
-        raw = f"{title or ''}\n{text or ''}".casefold()
-        tokens = _WORD.findall(raw)
-        words = frozenset(tokens)
-        return cls(words, tuple(sorted(words)), f" {' '.join(tokens)} ", raw)
+        parts = [(title or "").casefold(), (text or "").casefold()]
+        tokens = [_WORD.findall(part) for part in parts]
+        words = frozenset(tokens[0]) | frozenset(tokens[1])
+        # The newline keeps a phrase from running from the title's last word into the body.
+        joined = " \n ".join(" ".join(t) for t in tokens)
+        return cls(words, tuple(sorted(words)), f" {joined} ", "\n".join(parts))
 
 
 def _has_prefix(doc: MatchText, prefix: str) -> bool:
@@ -220,37 +240,34 @@ def _has_prefix(doc: MatchText, prefix: str) -> bool:
     return i < len(doc.sorted_words) and doc.sorted_words[i].startswith(prefix)
 
 
-def _term_hits(term: Term, doc: MatchText) -> bool:
+def _occurs(term: _Term, doc: MatchText) -> bool:
     if term.cjk:
-        return term.tokens[0] in doc.raw
+        return term.tokens[0] in doc.folded
     if len(term.tokens) == 1:
         word = term.tokens[0]
         return _has_prefix(doc, word) if term.wildcard else word in doc.words
     if not all(t in doc.words for t in term.tokens[:-1]):
-        return False
+        return False  # cheap set lookups spare most phrases the substring search
     head = " " + " ".join(term.tokens)
-    if not term.wildcard:
-        return head + " " in doc.joined
-    return head in doc.joined  # the last word may continue: "smart manufactur*"
+    return head in doc.joined if term.wildcard else head + " " in doc.joined
 
 
-def _evaluate(node: Node, doc: MatchText, hits: list[str]) -> bool:
-    if isinstance(node, Term):
-        found = _term_hits(node, doc)
+def _evaluate(node: _Node, doc: MatchText, hits: list[str]) -> bool:
+    if isinstance(node, _Term):
+        found = _occurs(node, doc)
         if found:
-            hits.append(node.text.strip("\"“”"))
+            hits.append(node.text)
         return found
     if node.kind == "NOT":
         return not _evaluate(node.args[0], doc, [])
     if node.kind == "AND":
-        scratch: list[str] = []
-        for arg in node.args:
-            if not _evaluate(arg, doc, scratch):
-                return False
-        hits.extend(scratch)
-        return True
+        scratch: list[str] = []  # a failed AND contributes nothing
+        if all(_evaluate(arg, doc, scratch) for arg in node.args):
+            hits.extend(scratch)
+            return True
+        return False
     matched = False
-    for arg in node.args:  # every alternative, so the terms say all the reasons it matched
+    for arg in node.args:  # every alternative, so the terms give all the reasons it matched
         matched = _evaluate(arg, doc, hits) or matched
     return matched
 
@@ -258,7 +275,7 @@ def _evaluate(node: Node, doc: MatchText, hits: list[str]) -> bool:
 def match(query: Query, doc: MatchText) -> tuple[str, ...] | None:
     """Return the query terms that made it match (in query order), or None if it does not match."""
     hits: list[str] = []
-    if not _evaluate(query.tree, doc, hits):
+    if not _evaluate(query._tree, doc, hits):
         return None
     return tuple(dict.fromkeys(hits))
 

@@ -66,8 +66,10 @@ def test_issue_example_block_loads(tmp_path: Path) -> None:
     ("deny = ['(unclosed']", "source 'example-business': deny[1] '(unclosed': bad regex"),
 ])
 def test_bad_source_keys_name_file_source_and_key(tmp_path: Path, snippet: str, expected: str) -> None:
-    message = _error(tmp_path, EXAMPLE_SOURCE.replace('every = "30m"', snippet) if "every" in snippet
-                     or "cron" in snippet else EXAMPLE_SOURCE + snippet + "\n")
+    key = snippet.split("=")[0].strip()
+    replaced = {"every": 'every = "30m"', "cron": 'every = "30m"', "follow": "follow = 1"}.get(key)
+    sources = EXAMPLE_SOURCE.replace(replaced, snippet) if replaced else EXAMPLE_SOURCE + snippet + "\n"
+    message = _error(tmp_path, sources)
     assert str(tmp_path / "sources.toml") in message
     assert expected in message
 
@@ -91,8 +93,8 @@ def test_every_and_cron_together(tmp_path: Path) -> None:
 
 
 def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    message = _error(tmp_path, '[[source]]\nname = "x"\nfeeds = ["https://a/b"\n')
-    assert str(tmp_path / "sources.toml") in message and "line" in message
+    message = _error(tmp_path, '[[source]]\nname = x\nfeeds = ["https://a/b"]\n')
+    assert str(tmp_path / "sources.toml") in message and "line 2" in message
 
 
 def test_malformed_query_names_rule_and_position(tmp_path: Path) -> None:
