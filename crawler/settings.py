@@ -29,6 +29,8 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         "DOWNLOAD_MAXSIZE": settings.max_response_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "RETRY_TIMES": settings.retry_times,
+        # Each failure is recorded on the run and logged once by the pipeline.
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
         "NM_RETRY_BACKOFF": settings.retry_backoff,
         "NM_RETRY_BACKOFF_MAX": settings.retry_backoff_max,
         "REDIRECT_MAX_TIMES": 10,

@@ -319,10 +319,12 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
     with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp, errors_as_exit():
         folder = workdir or Path(tmp)
         with prepare_demo(folder) as (seeds_dir, db_url, site_url):
-            click.echo(f"Serving the sample site at {site_url}; crawling into {db_url}", err=True)
+            click.echo(f"Serving the sample site at {site_url}; crawling into {db_url}\n"
+                       "(one of its pages always answers 500, to show how failures are recorded)", err=True)
             config = _load_config({"seeds": seeds_dir})
             records = _crawl(config, list(config.sources), db_url, obj["log_level"])
-        _print_summary(records, "table" if fmt == "table" else "json" if fmt == "json" else fmt)
+        if fmt == "table":
+            _print_summary(records, fmt)
         from store.repository import ArticleFilter
 
         found = _repository(db_url).articles(ArticleFilter())

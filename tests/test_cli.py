@@ -1,0 +1,74 @@
+"""The command line as a user meets it: help, errors and exit codes, the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def test_demo_finds_the_relevant_sample_articles(tmp_path: Path) -> None:
+    proc = run_cli("demo", "--dir", str(tmp_path / "demo"), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    articles = json.loads(proc.stdout)
+    titles = {a["title"] for a in articles}
+    assert "Chinese traditional industries embrace high-tech evolution, green transformation" in titles
+    assert len(articles) == 5 and all(a["rules"] for a in articles)
+    assert not any("Carney" in a["text"] for a in articles)
+    assert (tmp_path / "demo" / "newsmon.db").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["crawl"], ["crawl", "now"], ["query"], ["runs"], ["sources"],
+                                     ["demo"], ["daemon"], ["status"]])
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    proc = run_cli(*command, "--help")
+    assert proc.returncode == 0
+    assert "Example:" in proc.stdout
+
+
+def test_bad_seeds_is_one_error_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "sources.toml").write_text('[[source]]\nname = "x"\nfeeds = ["not-a-url"]\n')
+    (tmp_path / "rules.toml").write_text('[[rule]]\nname = "r"\nquery = "green"\n')
+    proc = run_cli("--db", f"sqlite:///{tmp_path / 'n.db'}", "--seeds", str(tmp_path), "crawl", "now")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line == f"Error: {tmp_path / 'sources.toml'}: source 'x': feeds[1] 'not-a-url' is not an http(s) URL"
+    assert not (tmp_path / "n.db").exists()
+
+
+def test_unknown_source_is_a_usage_error() -> None:
+    proc = run_cli("--db", "sqlite:///:memory:", "crawl", "now", "--source", "nope")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Error: unknown source 'nope' (known: ")
+
+
+def test_unreachable_database_exits_1_without_the_password() -> None:
+    proc = run_cli("--db", "postgresql://newsmon:hunter2@127.0.0.1:1/x?connect_timeout=2", "query")
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("Error: cannot open database postgresql+psycopg://newsmon:***@127.0.0.1:1/x")
+    assert "hunter2" not in proc.stderr + proc.stdout
+
+
+def test_bad_since_and_bad_format_are_usage_errors(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    since = run_cli("--db", db, "query", "--since", "yesterday-ish")
+    assert since.returncode == 2 and "--since" in since.stderr
+    fmt = run_cli("--db", db, "query", "--format", "xml")
+    assert fmt.returncode == 2 and "xml" in fmt.stderr
+
+
+def test_sources_lists_the_default_seeds() -> None:
+    proc = run_cli("sources", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    names = {s["name"] for s in json.loads(proc.stdout)}
+    assert {"china-daily-business", "xinhua-english"} <= names
+
+
+def test_query_on_an_empty_database(tmp_path: Path) -> None:
+    proc = run_cli("--db", f"sqlite:///{tmp_path / 'n.db'}", "query", "--new", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
