@@ -48,9 +48,26 @@ def generate(count: int, seed: int = 7) -> Iterator[BenchPage]:
         yield BenchPage(path, title, render(title, body, rng.sample(paragraphs, k=3), path))
 
 
+_SECTIONS = ("business", "world", "china", "tech", "sports", "culture", "opinion", "video", "travel", "life")
+# What real news pages carry besides the article (measured pages run 50-150 KB): a mega-menu,
+# inline CSS and analytics scripts, icon sprites and a footer of link lists.
+_MEGA_MENU = "".join(f'<li class="menu-item"><a href="/{s}/{t}/" data-track="nav-{s}-{t}">{t.title()}</a></li>'
+                     for s in _SECTIONS for t in ("latest", "analysis", "features", "photos", "in-depth",
+                                                  "people", "companies", "markets", "policy", "data"))
+_STYLE = "<style>" + "".join(f".c{i}{{margin:{i % 7}px;padding:{i % 5}px;color:#{i * 2654435761 % 16**6:06x}}}"
+                             for i in range(400)) + "</style>"
+_SCRIPTS = "".join(f'<script>window.dataLayer=window.dataLayer||[];dataLayer.push({{"event":"view","slot":{i},'
+                   f'"section":"{s}","ab":"{"ABCD"[i % 4]}","ts":{1700000000 + i}}});</script>'
+                   for i, s in enumerate(_SECTIONS * 8))
+_SPRITE = '<svg style="display:none">' + "".join(
+    f'<symbol id="i{i}" viewBox="0 0 24 24"><path d="M{i} 2L{22 - i % 20} 12L{i % 9} 22Z"/></symbol>'
+    for i in range(60)) + "</svg>"
+_FOOTER = "".join(f'<div class="col"><h4>{s.title()}</h4><ul>' + "".join(
+    f'<li><a href="/{s}/{k}/">{s.title()} {k}</a></li>' for k in range(8)) + "</ul></div>" for s in _SECTIONS)
+
+
 def _noise(teasers: list[str]) -> tuple[str, str]:
-    nav = "".join(f'<li><a href="/{s}/">{s.title()}</a></li>' for s in
-                  ("business", "world", "china", "tech", "sports", "culture", "opinion", "video"))
+    nav = _MEGA_MENU
     teaser = "".join(f'<li><a href="/news/2024-01/01/t{n}.html">{html.escape(t[:90])}</a></li>'
                       for n, t in enumerate(teasers))
     return nav, teaser
@@ -60,23 +77,23 @@ def _modern(title: str, body: list[str], teasers: list[str], path: str) -> str:
     nav, teaser = _noise(teasers)
     paras = "".join(f"<p>{html.escape(p)}</p>" for p in body)
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<link rel="canonical" href="{path}"><meta property="og:type" content="article">
+<link rel="canonical" href="{path}"><meta property="og:type" content="article">{_STYLE}{_SCRIPTS}
 <script type="application/ld+json">{{"@type":"NewsArticle","headline":"{html.escape(title)}",
 "datePublished":"2024-09-21T09:00:00Z","author":{{"@type":"Person","name":"Staff Writer"}}}}</script></head>
-<body><div class="cookie-banner">We use cookies. <button>Accept</button></div>
+<body>{_SPRITE}<div class="cookie-banner">We use cookies. <button>Accept</button></div>
 <header><nav><ul>{nav}</ul></nav></header><main><article><h1>{html.escape(title)}</h1>
 <p class="byline">By Staff Writer | <time datetime="2024-09-21T09:00:00Z">2024-09-21</time></p>{paras}</article>
 <aside class="related"><h2>Related</h2><ul>{teaser}</ul></aside></main>
 <section class="comments"><h3>Comments</h3><p>Great read, thanks!</p></section>
-<footer><p>Copyright 2024 Example News. All rights reserved.</p></footer></body></html>"""
+<footer>{_FOOTER}<p>Copyright 2024 Example News. All rights reserved.</p></footer></body></html>"""
 
 
 def _legacy(title: str, body: list[str], teasers: list[str], path: str) -> str:
     nav, teaser = _noise(teasers)
     paras = "<br><br>".join(html.escape(p) for p in body)
     return f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">
-<title>{html.escape(title)} - Example Daily</title></head><body><div id="wrap"><div class="hd"><ul>{nav}</ul></div>
+<title>{html.escape(title)} - Example Daily</title>{_STYLE}{_SCRIPTS}</head><body><div id="wrap"><div class="hd"><ul>{nav}</ul></div>
 <table width="100%"><tr><td valign="top"><div class="content-main"><div class="art-title">{html.escape(title)}</div>
 <div class="info">Updated: 2024-09-21 09:00</div><div id="Content">{paras}</div></div></td>
 <td width="300" valign="top"><div class="mostread"><b>Most Read</b><ul>{teaser}</ul></div></td></tr></table>
-<div class="ft">Copyright 1995-2024 Example Daily. All rights reserved.</div></div></body></html>"""
+<div class="ft">{_FOOTER}Copyright 1995-2024 Example Daily. All rights reserved.</div></div></body></html>"""

@@ -13,17 +13,17 @@ import trafilatura
 
 log = logging.getLogger(__name__)
 
-# Blocks about other stories or about the site, never about this article. trafilatura removes
-# most boilerplate itself but keeps "recommended"/"related" teaser lists that sit in ordinary
-# divs after the body. The guard keeps a container that holds the headline or the article.
-_BOILERPLATE_CLASSES = ("recommend", "related", "teaser", "most-read", "popular", "trending",
-                        "newsletter", "cookie", "consent", "breadcrumb")
-_GUARD = "[not(.//h1) and not(.//article) and not(.//main)]"
-PRUNE_XPATH = ["//aside" + _GUARD, "//nav", "//footer", "//form" + _GUARD] + [
-    f"//*[contains(@class, '{word}') or contains(@id, '{word}')]{_GUARD}" for word in _BOILERPLATE_CLASSES
-]
-# Language identification needs a few sentences, not the whole article.
-_LANG_SAMPLE_CHARS = 2000
+# Blocks about other stories or about the site, never about this article. trafilatura already
+# drops nav, aside, footer, form and comment blocks, but keeps "recommended"/"related" teaser
+# lists that sit in ordinary divs after the body (the seed article 000's Carney teaser leaks that
+# way). One XPath, so the tree is walked once; the guard spares a container holding the headline.
+_BOILERPLATE_WORDS = ("recommend", "related", "teaser", "most-read", "mostread", "popular", "trending",
+                      "breadcrumb", "newsletter")
+PRUNE_XPATH = ["//*[" + " or ".join(f"contains(@class, '{w}') or contains(@id, '{w}')" for w in _BOILERPLATE_WORDS)
+               + "][not(.//h1) and not(.//article) and not(.//main)]"]
+# Language identification needs a few sentences, not the whole article; its cost grows with the
+# sample (0.4 ms for 2,000 characters, 0.1 ms for 500, measured) and it runs on every page.
+_LANG_SAMPLE_CHARS = 500
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 # Where a byline stops naming people: "... Source: China Daily", "... Updated: 2022-03-17", "(Xinhua)".
 _BYLINE_TAIL = re.compile(r"\s+(?:Source|Updated|Published|Posted|Editor)\b|\s*[|(]|\s+\d{4}-\d{2}-\d{2}",
