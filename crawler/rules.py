@@ -17,6 +17,7 @@ _WORD = re.compile(r"\w+")
 # Han, kana and CJK compatibility ideographs: scripts written without spaces between words.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _QUOTES = "\"“”"
+_BREAKS = "()" + _QUOTES  # end a word even without a space: green(steel) is two terms
 _OPERATORS = ("AND", "OR", "NOT")
 # Parsing recurses about five frames per level: 100 levels stay far below Python's limit of
 # 1000, and no real query nests more than a few.
@@ -95,7 +96,7 @@ def _tokenize(text: str) -> list[_Tok]:
             i = end + 1
         else:
             j = i
-            while j < n and not text[j].isspace() and text[j] not in "()" + _QUOTES:
+            while j < n and not text[j].isspace() and text[j] not in _BREAKS:
                 j += 1
             word = text[i:j]
             toks.append(_Tok(word if word in _OPERATORS else "WORD", word, i))
