@@ -76,8 +76,12 @@ class StorePipeline:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:
             return
-        pages = self._stats().get_value("response_received_count", 0)
-        self.repository.finish_run(self.run_id, _OUTCOMES.get(reason, "failed"), int(pages))
+        stats = self._stats()
+        outcome = _OUTCOMES.get(reason, "failed")
+        if outcome == "ok" and not stats.get_value("newsmon/discovery_pages", 0):
+            outcome = "failed"  # a dead source: not one feed, sitemap or listing could be read
+        pages = stats.get_value("response_received_count", 0)
+        self.repository.finish_run(self.run_id, outcome, int(pages))
         self.repository.engine.dispose()
 
     def _spider(self) -> Any:

@@ -55,6 +55,7 @@ class NewsSpider(scrapy.Spider):
         except DiscoveryError as exc:
             yield self._failure(response.url, f"feed: {exc}")
             return
+        self._discovered()
         yield from self._article_requests(links[: self.max_links], any_host=True)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
@@ -63,6 +64,7 @@ class NewsSpider(scrapy.Spider):
         except DiscoveryError as exc:
             yield self._failure(response.url, f"sitemap: {exc}")
             return
+        self._discovered()
         for child in page.sitemaps:
             key = canonicalize(child.url)
             # A sitemap index that lists itself (or a cycle) is fetched once.
@@ -76,6 +78,7 @@ class NewsSpider(scrapy.Spider):
             yield self._failure(response.url, "listing: not a text page")
             return
         page = parse_listing(response.body, response.url, encoding=response.encoding)
+        self._discovered()
         links = page.links[: self.max_links]
         articles = [Link(u) for u in links if is_wanted(u, self.source.allow, self.source.deny)]
         yield from self._article_requests(articles, any_host=False)
@@ -141,6 +144,10 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsmon/ignored")
             return
         yield self._failure(url, describe_failure(failure))
+
+    def _discovered(self) -> None:
+        # A crawl in which no feed, sitemap or listing could be read has failed, whatever else.
+        self.crawler.stats.inc_value("newsmon/discovery_pages")
 
     def _failure(self, url: str, reason: str) -> FetchFailure:
         return FetchFailure(source=self.source.name, url=url, reason=reason)
