@@ -92,7 +92,8 @@ def _legacy(title: str, body: list[str], teasers: list[str], path: str) -> str:
     nav, teaser = _noise(teasers)
     paras = "<br><br>".join(html.escape(p) for p in body)
     return f"""<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">
-<title>{html.escape(title)} - Example Daily</title>{_STYLE}{_SCRIPTS}</head><body><div id="wrap"><div class="hd"><ul>{nav}</ul></div>
+<title>{html.escape(title)} - Example Daily</title>{_STYLE}{_SCRIPTS}</head>
+<body><div id="wrap"><div class="hd"><ul>{nav}</ul></div>
 <table width="100%"><tr><td valign="top"><div class="content-main"><div class="art-title">{html.escape(title)}</div>
 <div class="info">Updated: 2024-09-21 09:00</div><div id="Content">{paras}</div></div></td>
 <td width="300" valign="top"><div class="mostread"><b>Most Read</b><ul>{teaser}</ul></div></td></tr></table>

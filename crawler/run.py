@@ -63,7 +63,11 @@ def _report_progress(crawlers: list[Any], sources: Sequence[Source], callback: P
 
     loop = task.LoopingCall(lambda: callback(_progress(crawlers, sources)))
     loop.start(PROGRESS_INTERVAL, now=False)
-    reactor.addSystemEventTrigger("before", "shutdown", lambda: loop.running and loop.stop())
+    def stop() -> None:
+        if loop.running:
+            loop.stop()
+
+    reactor.addSystemEventTrigger("before", "shutdown", stop)  # type: ignore[arg-type]
 
 
 def _progress(crawlers: list[Any], sources: Sequence[Source]) -> list[Progress]:

@@ -71,7 +71,7 @@ def same_site(url: str, seeds: Sequence[str]) -> bool:
     for seed in seeds:
         seed_host = (urlsplit(seed).hostname or "").lower()
         base = seed_host.removeprefix("www.")
-        if host == seed_host or host == base or host.endswith("." + base):
+        if host in (seed_host, base) or host.endswith("." + base):
             return True
     return False
 

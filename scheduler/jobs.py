@@ -6,6 +6,7 @@ memory, so every crawl is a fresh `newsmon crawl now --source NAME --no-wait` ch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -127,10 +128,8 @@ def stop_child(child: subprocess.Popen[str], grace: float, over_time: bool = Fal
 
 
 def _signal(child: subprocess.Popen[str], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
         os.kill(child.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _summary(stdout: str) -> dict[str, Any] | None:

@@ -59,13 +59,13 @@ class SiteServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 server._serve(self, head=False)
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 server._serve(self, head=True)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -181,8 +181,9 @@ def build_sample_site(base_url: str) -> SampleSite:
             (arts["002"].path + "#comments", arts["002"]), (arts["sports"].path, arts["sports"]),
             (private, None), (arts["culture"].path, arts["culture"])]
     pages["/"] = _listing("Home", home, u)
-    business = [[(arts["000"].path, arts["000"]), (arts["002"].path, arts["002"]), (arts["bank"].path, arts["bank"]),
-                 (failing, None)],
+    Items = list[tuple[str, _Article | None]]
+    business: list[Items] = [[(arts["000"].path, arts["000"]), (arts["002"].path, arts["002"]),
+                              (arts["bank"].path, arts["bank"]), (failing, None)],
                 [(arts["004"].path, arts["004"])],
                 [(arts["001"].path, arts["001"])]]
     for n, items in enumerate(business, start=1):
@@ -293,7 +294,8 @@ By continuing you agree to our cookie policy.</p><button>Accept all</button></di
 {breadcrumb}<main id="main"><article><h1>{_E(d["title"])}</h1>{byline}
 <p class="dateline"><time datetime="{d["published"]}">{a.published:%Y-%m-%d %H:%M}</time></p>
 {"".join(_paragraphs(a))}{extras}</article>{recommended}
-<aside class="sidebar"><h2>Most read</h2><ol>{"".join(f'<li><a href="/world/">{_E(t)}</a></li>' for t in _MOST_READ)}</ol>
+<aside class="sidebar"><h2>Most read</h2>
+<ol>{"".join(f'<li><a href="/world/">{_E(t)}</a></li>' for t in _MOST_READ)}</ol>
 <div class="newsletter"><h3>Get our daily newsletter</h3><form><input type="email"><button>Sign up</button></form></div>
 </aside></main>{comments}<section class="comments"><h2>Comments</h2>
 {"".join(f'<div class="comment"><p>{_E(c)}</p></div>' for c in _COMMENTS)}</section>

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
@@ -210,7 +210,7 @@ class Repository:
     def release_lease(self, source: str, holder: str) -> None:
         """Give up our lease on `source` (someone else's is left alone)."""
         with self._write() as conn:
-            conn.execute(Lease.__table__.delete().where(Lease.source == source, Lease.holder == holder))
+            conn.execute(delete(Lease).where(Lease.source == source, Lease.holder == holder))
 
     def leases(self) -> dict[str, LeaseRecord]:
         """Return every current lease by source (expired ones included, marked by `expires`)."""

@@ -123,7 +123,7 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response, variants: tuple[str, ...] = (),
                       listed: Any = None) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
-            ctype = response.headers.get("Content-Type", b"").decode("latin-1") or "none"
+            ctype = (response.headers.get("Content-Type") or b"").decode("latin-1") or "none"
             yield self._failure(response.url, f"not an HTML page (Content-Type: {ctype})")
             return
         final = canonicalize(response.url)
@@ -139,7 +139,7 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):  # type: ignore[no-untyped-call]
             # Refused by robots.txt or an offsite filter: deliberate, not a failure.
             self.crawler.stats.inc_value("newsmon/ignored")
             return
@@ -155,8 +155,8 @@ class NewsSpider(scrapy.Spider):
 
 def describe_failure(failure: Failure) -> str:
     """Say in one line why a request failed."""
-    if failure.check(HttpError):
-        return f"HTTP {failure.value.response.status}"
     value = failure.value
+    if isinstance(value, HttpError):
+        return f"HTTP {value.response.status}"
     text = str(value).strip().splitlines()[0] if str(value).strip() else ""
     return f"{type(value).__name__}: {text}" if text else type(value).__name__
