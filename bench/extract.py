@@ -15,13 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import trafilatura  # noqa: E402
+import trafilatura
 
-from bench.pages import generate  # noqa: E402
-from crawler.analysis import analyze  # noqa: E402
-from crawler.config import load_config  # noqa: E402
-from crawler.extraction import extract  # noqa: E402
-from crawler.items import FetchedPage  # noqa: E402
+from bench.pages import generate
+from crawler.analysis import analyze
+from crawler.config import load_config
+from crawler.extraction import extract
+from crawler.items import FetchedPage
 
 
 def _time_all(func: Callable[[str, str], object], pages: list[tuple[str, str]]) -> float:

@@ -85,5 +85,5 @@ class LeaseKeeper:
         while not self._stop.wait(self.ttl / 3):
             try:
                 self.repository.renew_leases(self.held, self.holder, self.ttl)
-            except Exception:  # noqa: BLE001 - a missed beat is retried; the lease outlives it
+            except Exception:
                 continue
