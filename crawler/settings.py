@@ -15,7 +15,9 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         "USER_AGENT": settings.user_agent,
         # Scrapy's defaults outside a startproject project do not obey robots.txt: we do.
         "ROBOTSTXT_OBEY": True,
-        "CONCURRENT_REQUESTS": 16,
+        # A crawl is one source, mostly one site: more requests in flight than the site's own
+        # concurrency would only wait in its slot queue, and a graceful stop waits for all of them.
+        "CONCURRENT_REQUESTS": max(4, 2 * settings.concurrency_per_domain),
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.concurrency_per_domain,
         "DOWNLOAD_DELAY": settings.download_delay,
         "AUTOTHROTTLE_ENABLED": settings.autothrottle,

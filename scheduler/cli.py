@@ -371,8 +371,7 @@ def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float,
     with errors_as_exit():
         config = _load_config(obj)
         repository = _repository(obj["db"])
-        launcher = Launcher(repository, obj["db"], log_args=_child_log_args(ctx), time_limit=limit,
-                            stop_grace=config.settings.download_timeout + 10)
+        launcher = Launcher(repository, obj["db"], log_args=_child_log_args(ctx), time_limit=limit)
         options = DaemonOptions(max_parallel=max_parallel, time_limit=limit, grace=grace,
                                 check_seconds=check_every, jitter=jitter)
         code = Daemon(config.seeds_dir, repository, launcher, options).run()

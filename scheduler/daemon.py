@@ -14,7 +14,7 @@ import signal
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -175,13 +175,26 @@ class Daemon:
         failures = self.repository.consecutive_failures(source.name)
         trigger, interval, reason = self._trigger(source, failures)
         job = self.scheduler.get_job(source.name)
+        # A run that could not start within half its interval (capped at an hour) is dropped;
+        # coalesce folds the missed ones into one, so a laptop waking up crawls once, not n times.
         grace = max(1, min(interval or 3600, 3600) // 2)
         if job is None:
             job = self.scheduler.add_job(self._crawl, trigger, id=source.name, args=[source.name],
-                                         misfire_grace_time=grace, name=source.name)
+                                         misfire_grace_time=grace, name=source.name,
+                                         next_run_time=self._first_run(source, interval))
         elif str(job.trigger) != str(trigger):
             job = job.reschedule(trigger)
         self.repository.save_schedule(source.name, self.name, job.next_run_time, interval, reason, failures)
+
+    def _first_run(self, source: Source, interval: int | None) -> datetime | None:
+        """Crawl at once a source that is due (never crawled, or last crawled an interval ago)."""
+        if interval is None:
+            return None  # cron: its next slot
+        last = next(iter(self.repository.runs(source=source.name, limit=1)), None)
+        now = datetime.now(UTC)
+        if last is None:
+            return now
+        return max(now, last.started + timedelta(seconds=interval))
 
     def _trigger(self, source: Source, failures: int) -> tuple[BaseTrigger, int | None, str]:
         assert self.config is not None

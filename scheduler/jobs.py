@@ -24,7 +24,11 @@ from store.repository import Repository
 
 log = logging.getLogger(__name__)
 
-# After a second SIGTERM Scrapy exits in well under a second; this covers a slow machine.
+# A graceful stop (first SIGTERM) waits for in-flight downloads, up to DOWNLOAD_TIMEOUT; a child
+# over its time limit gets this long, then a second SIGTERM, which Scrapy obeys in well under a
+# second (this covers a slow machine), then SIGKILL. Stored articles are safe either way: each is
+# its own transaction.
+GRACEFUL_STOP_SECONDS = 5.0
 HARD_STOP_SECONDS = 3.0
 
 
@@ -41,7 +45,7 @@ class Launcher:
     """Start crawl children, enforce their time limit, and stop them all on shutdown."""
 
     def __init__(self, repository: Repository, db_url: str, log_args: list[str] | None = None,
-                 time_limit: float = 3600.0, stop_grace: float = 40.0) -> None:
+                 time_limit: float = 3600.0, stop_grace: float = GRACEFUL_STOP_SECONDS) -> None:
         self.repository = repository
         self.db_url = db_url
         self.log_args = log_args or ["--log-level", "warning"]

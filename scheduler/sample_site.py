@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ class Page:
     body: bytes
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds the server waits before answering: a slow or hanging site.
+    delay: float = 0.0
 
 
 # -- the server ----------------------------------------------------------------------------------
@@ -115,6 +118,8 @@ class SiteServer:
             page = self._pages.get(handler.path) or self._pages.get(urlsplit(handler.path).path)
         if page is None:
             page = Page(b"<html><body><h1>Not found</h1></body></html>", status=404)
+        if page.delay:
+            time.sleep(page.delay)
         handler.send_response(page.status)
         headers = {"Content-Type": "text/html; charset=utf-8", **page.headers}
         for name, value in headers.items():

@@ -23,6 +23,8 @@ _PG_INSERT_LOCK = 0x6E6577736D6F6E
 _IN_CHUNK = 500
 
 AddStatus = Literal["new", "duplicate", "known"]
+# Run outcomes that count against a source (a run stopped by a shutdown does not).
+FAILED_OUTCOMES = ("failed", "timed_out", "killed")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class RunRecord:
     duplicates: int
     errors: int
     error_list: tuple[tuple[str, str], ...] = ()
+    holder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -374,7 +377,7 @@ class Repository:
                                       .where(RunError.run_id.in_([r.id for r in runs])).order_by(RunError.id)):
                     errors.setdefault(e.run_id, []).append((e.url, e.reason))
         return [RunRecord(r.id, r.source, r.started, r.finished, r.outcome, r.pages, r.new, r.matched,
-                          r.duplicates, r.errors, tuple(errors.get(r.id, ()))) for r in runs]
+                          r.duplicates, r.errors, tuple(errors.get(r.id, ())), r.holder) for r in runs]
 
     def schedules(self) -> dict[str, ScheduleRecord]:
         """Return each source's schedule as a daemon last recorded it."""
@@ -384,9 +387,10 @@ class Repository:
                                          r.updated) for r in rows}
 
     def consecutive_failures(self, source: str, scan: int = 50) -> int:
-        """Count the source's latest finished runs that did not end ok, back to its last ok one."""
+        """Count the source's latest runs that failed, timed out or were killed, back to an ok one."""
         with self._read() as conn:
-            outcomes = conn.execute(select(Run.outcome).where(Run.source == source, Run.outcome != "running")
+            outcomes = conn.execute(select(Run.outcome).where(Run.source == source,
+                                                              Run.outcome.in_(("ok", *FAILED_OUTCOMES)))
                                     .order_by(Run.id.desc()).limit(scan)).scalars().all()
         count = 0
         for outcome in outcomes:
