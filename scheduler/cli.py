@@ -67,8 +67,11 @@ def main(ctx: click.Context, db: str, seeds: Path | None, log_level: str, log_fo
       newsmon crawl now && newsmon query --new
     """
     ctx.obj = {"db": db, "seeds": seeds, "log_level": log_level}
-    if log_file is not None and seeds is not None and log_file.resolve().parent == seeds.resolve():
-        fail(f"--log-file {log_file}: logs must not be written into the seeds folder", EXIT_USAGE)
+    if log_file is not None:
+        from crawler.config import default_seeds_dir
+
+        if log_file.resolve().parent == (seeds or default_seeds_dir()).resolve():
+            fail(f"--log-file {log_file}: logs must not be written into the seeds folder", EXIT_USAGE)
     setup_logging(log_level, log_format, log_file)
 
 

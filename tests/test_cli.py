@@ -72,3 +72,9 @@ def test_query_on_an_empty_database(tmp_path: Path) -> None:
     proc = run_cli("--db", f"sqlite:///{tmp_path / 'n.db'}", "query", "--new", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def test_log_file_may_not_go_into_the_seeds_folder(tmp_path: Path) -> None:
+    proc = run_cli("--seeds", str(tmp_path), "--log-file", str(tmp_path / "newsmon.log"), "sources")
+    assert proc.returncode == 2 and "must not be written into the seeds folder" in proc.stderr
+    assert not (tmp_path / "newsmon.log").exists()
