@@ -62,6 +62,8 @@ class Daemon:
         self._failed_mtimes: tuple[float, ...] = ()
         self._stop = threading.Event()
         self._reload = threading.Event()
+        # Wakes the main loop at once for a signal; otherwise it wakes to check seeds/ for edits.
+        self._wake = threading.Event()
         self._backoff: dict[str, int] = {}
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(options.max_parallel)},
@@ -79,7 +81,11 @@ class Daemon:
         self._sync_jobs()
         log.info("daemon %s started: %d sources, up to %d crawls at once", self.name,
                  len(self.config.sources), self.options.max_parallel)
-        while not self._stop.wait(self.options.check_seconds):
+        while not self._stop.is_set():
+            self._wake.wait(self.options.check_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             if self._reload.is_set() or self._seeds_changed():
                 self._reload.clear()
                 self.reload()
@@ -89,14 +95,16 @@ class Daemon:
     def stop(self) -> None:
         """Ask the daemon to stop (what SIGTERM does)."""
         self._stop.set()
+        self._wake.set()
 
     def _install_signals(self) -> None:
         def on_stop(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s: stopping", signal.Signals(signum).name)
-            self._stop.set()
+            self.stop()
 
         def on_hup(_signum: int, _frame: FrameType | None) -> None:
             self._reload.set()
+            self._wake.set()
 
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)

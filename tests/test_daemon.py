@@ -251,3 +251,21 @@ def _status_row(db: str, seeds: Path, wanted: str) -> dict[str, Any] | None:
     proc = run_cli("--db", db, "--seeds", str(seeds), "status", "--format", "json")
     rows = json.loads(proc.stdout) if proc.returncode == 0 else []
     return next((r for r in rows if wanted in (r.get("schedule") or "")), None)
+
+
+def test_sighup_reloads_seeds_at_once(live: LiveSite, db: str, tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds", {"live": live.server.url + "/rss.xml"}, every="1h")
+    live.publish(1)
+    daemon = Daemon(db, seeds, tmp_path / "daemon.log", "--check-every", "3600")  # only SIGHUP reloads
+    try:
+        poll(lambda: runs_of(db, "live"), what="the first run")
+        live.server.set_page("/other.xml", Page(
+            b'<?xml version="1.0"?><rss version="2.0"><channel><title>o</title></channel></rss>',
+            headers={"Content-Type": "application/rss+xml"}))
+        write_seeds(seeds, {"live": live.server.url + "/rss.xml", "other": live.server.url + "/other.xml"},
+                    every="1h")
+        daemon.proc.send_signal(signal.SIGHUP)
+        poll(lambda: runs_of(db, "other"), what="the source added by the edit to be crawled")
+        assert "seeds reloaded: 2 sources" in daemon.text()
+    finally:
+        assert daemon.stop() == 0
