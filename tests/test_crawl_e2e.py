@@ -215,3 +215,13 @@ def test_a_dead_source_is_a_failed_run_with_the_reason(tmp_path: Path) -> None:
     (run,) = json.loads(proc.stdout)
     assert run["outcome"] == "failed" and run["errors"] >= 1
     assert any("refused" in e["reason"].lower() for e in run["error_list"]), run["error_list"]
+
+
+def test_query_filters(crawled: Crawled) -> None:
+    everything = crawled.cli("query", "--all", "--format", "json")
+    assert crawled.cli("query", "--all", "--since", "1h", "--format", "json") == everything
+    assert crawled.cli("query", "--all", "--since", "2999-01-01", "--format", "json") == []
+    assert crawled.cli("query", "--all", "--source", "no-such-source", "--format", "json") == []
+    upgrading = crawled.cli("query", "--rule", "high-tech-upgrading", "--format", "json")
+    assert upgrading and all("high-tech-upgrading" in a["rules"] for a in upgrading)
+    assert len(crawled.cli("query", "--all", "--limit", "3", "--format", "json")) == 3

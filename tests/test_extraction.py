@@ -1,0 +1,106 @@
+"""Extraction on the sample site's pages: the article's own text and metadata, none of the noise."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.extraction import clean_author, extract
+from crawler.fingerprints import content_hash
+from crawler.retry import backoff_delay
+from scheduler.sample_site import build_sample_site, load_articles
+
+BASE = "http://127.0.0.1:8000"
+SITE = build_sample_site(BASE)
+ARTICLES = {a["key"]: a for a in load_articles()}
+NOISE = ["Carney", "Recommended Articles", "Most read", "Most Popular", "newsletter", "cookie", "Copyright",
+         "Very informative", "Leave a Comment", "Akismet", "Views: 0", "#generation", "Skip to Content",
+         "Stock markets close higher", "Nav Search"]
+
+
+def _page(url: str) -> str:
+    return SITE.pages[url.removeprefix(BASE)].body.decode("utf-8")
+
+
+def _key(url: str) -> str:
+    return next(k for k, a in ARTICLES.items() if url.endswith(f"/{a['slug']}.html"))
+
+
+@pytest.mark.parametrize("url", SITE.relevant + SITE.irrelevant, ids=lambda u: u.rsplit("/", 1)[-1][:30])
+def test_article_text_and_metadata(url: str) -> None:
+    data = ARTICLES[_key(url)]
+    article = extract(_page(url), url)
+    assert article is not None
+    assert article.title == data["title"]
+    body = [p for p in data["paragraphs"] if p not in data.get("headings", ())]
+    found = sum(1 for p in body if p in article.text)
+    assert found / len(body) >= 0.95, f"only {found} of {len(body)} paragraphs extracted"
+    for noise in NOISE:
+        assert noise not in article.text, noise
+    assert not article.text.startswith(data["title"])  # the headline is stored as the title only
+    assert article.language == "en"
+    assert article.published is not None
+    assert article.published.date() == datetime.fromisoformat(data["published"]).date()
+    assert article.canonical_url == url
+    if data["author"]:
+        assert article.author == data["author"]
+
+
+def test_the_carney_teaser_never_reaches_the_text() -> None:
+    url = SITE.relevant[0]
+    assert "Carney" in _page(url)
+    article = extract(_page(url), url)
+    assert article is not None
+    for sentence in SITE.teaser_sentences:
+        assert sentence not in article.text
+
+
+def test_syndicated_copy_on_another_template_has_the_same_fingerprint() -> None:
+    (original, copy), = SITE.syndicated
+    a, b = extract(_page(original), original), extract(_page(copy), copy)
+    assert a is not None and b is not None
+    assert content_hash(a.text) == content_hash(b.text)
+
+
+@pytest.mark.parametrize("html", [
+    "", "<html><body></body></html>", "<html><body><p>Too short to be an article.</p></body></html>",
+])
+def test_empty_and_tiny_pages_are_not_articles(html: str) -> None:
+    assert extract(html, BASE + "/x/2024-01/01/empty.html") is None
+
+
+def test_listing_pages_are_not_articles() -> None:
+    for path in ("/", "/business/", "/world/"):
+        assert extract(SITE.pages[path].body.decode(), BASE + path) is None, path
+
+
+def test_chinese_text_is_detected_as_chinese() -> None:
+    paragraphs = "".join(f"<p>{p}</p>" for p in [
+        "工业和信息化部等七部门近日联合印发《关于加快推动制造业绿色化发展的指导意见》，提出到2030年绿色工厂产值占制造业总产值比重超过40%。",
+        "意见提出，加快传统产业绿色低碳转型升级，推动钢铁、有色、石化、化工、建材等行业节能降碳改造，提升资源利用效率。",
+        "同时，要培育绿色低碳新兴产业，推动数字化与绿色化深度融合，建设一批智能工厂和绿色工厂，形成新的经济增长点。",
+    ])
+    article = extract(f"<html><head><title>制造业绿色化发展</title></head><body><article><h1>制造业绿色化发展</h1>"
+                      f"{paragraphs}</article></body></html>", BASE + "/zh/2024-03/01/green.html", min_chars=50)
+    assert article is not None and article.language == "zh"
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("Fan Feifei Source China Daily Updated", "Fan Feifei"), ("By Yuan Shenggao (China Daily)", "Yuan Shenggao"),
+    ("Maria Santos | Staff", "Maria Santos"), (None, None), ("  ", None),
+])
+def test_bylines_are_cut_to_names(raw: str | None, clean: str | None) -> None:
+    assert clean_author(raw) == clean
+
+
+def test_retry_backoff_doubles_up_to_the_ceiling() -> None:
+    assert [backoff_delay(n, 2.0, 10.0) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 10.0]
+    assert backoff_delay(3, 0.0, 10.0) == 0.0
+
+
+def test_dates_are_utc_aware() -> None:
+    url = SITE.relevant[0]
+    article = extract(_page(url), url)
+    assert article is not None and article.published is not None
+    assert article.published.tzinfo == UTC
