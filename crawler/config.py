@@ -62,6 +62,8 @@ class Source:
     rules: tuple[str, ...] | None = None
     every: int | None = None
     cron: str | None = None
+    # Re-fetch articles first seen within this many seconds: a changed text becomes a new version.
+    revisit: int | None = None
 
     @property
     def seed_urls(self) -> tuple[str, ...]:
@@ -244,7 +246,8 @@ def _load_rules(path: Path, doc: dict[str, Any]) -> tuple[Rule, ...]:
 
 # -- sources -------------------------------------------------------------------------------------
 
-_SOURCE_KEYS = {"name", "feeds", "sitemaps", "start_urls", "allow", "deny", "follow", "rules", "every", "cron"}
+_SOURCE_KEYS = {"name", "feeds", "sitemaps", "start_urls", "allow", "deny", "follow", "rules", "every", "cron",
+                "revisit"}
 
 
 def _load_sources(path: Path, doc: dict[str, Any], rule_names: set[str]) -> tuple[Source, ...]:
@@ -268,9 +271,16 @@ def _load_source(path: Path, index: int, table: dict[str, Any], rule_names: set[
         if rule not in rule_names:
             raise ConfigError(f"{where}: rules: unknown rule {rule!r}")
     every, cron = _schedule(where, table)
+    revisit = None
+    if "revisit" in table:
+        try:
+            revisit = parse_duration(table["revisit"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: revisit: {exc}") from None
     return Source(name=name, feeds=urls["feeds"], sitemaps=urls["sitemaps"], start_urls=urls["start_urls"],
                   allow=_patterns(where, table, "allow"), deny=_patterns(where, table, "deny"),
-                  follow=follow, rules=tuple(rules) if rules is not None else None, every=every, cron=cron)
+                  follow=follow, rules=tuple(rules) if rules is not None else None, every=every, cron=cron,
+                  revisit=revisit)
 
 
 def _schedule(where: str, table: dict[str, Any]) -> tuple[int | None, str | None]:

@@ -16,6 +16,8 @@ class FetchedPage:
     variants: tuple[str, ...]
     # Publication date a feed or sitemap gave for this URL: evidence when the page has none.
     listed_published: datetime | None = None
+    # Set when this is a revisit of a stored article (its id): a changed text becomes a version.
+    revisit_of: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from crawler.analysis import analyze
+from crawler.analysis import Analysis, analyze
+from crawler.boilerplate import LEARNED_MIN_PAGES
+from crawler.fingerprints import NEAR_DUPLICATE_BITS
 from crawler.items import FetchedPage, FetchFailure
 from store.db import open_db
 from store.repository import Repository
@@ -28,6 +30,7 @@ class StorePipeline:
         self.holder = holder
         self.run_id: int | None = None
         self.crawler: Crawler | None = None
+        self.learned: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -39,8 +42,9 @@ class StorePipeline:
         return pipeline
 
     def open_spider(self) -> None:
-        spider = self._spider()
-        self.run_id = self.repository.start_run(spider.source.name, holder=self.holder)
+        source = self._spider().source.name
+        self.run_id = self.repository.start_run(source, holder=self.holder)
+        self.learned = set(self.repository.learned_blocks(source, LEARNED_MIN_PAGES))
         self._stats().set_value("newsmon/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:
@@ -53,19 +57,32 @@ class StorePipeline:
     def _store(self, page: FetchedPage) -> None:
         stats = self._stats()
         try:
-            new = analyze(page, self._spider().rules, self.min_chars, run_id=self.run_id)
+            result = analyze(page, self._spider().rules, self.min_chars, self.run_id, self.learned)
         except Exception as exc:  # one bad page must not end the crawl: record it and go on
             log.exception("analysis failed on %s", page.url)
             self._record_failure(FetchFailure(page.source, page.url, f"analysis failed: {exc!r}"))
             return
-        if new is None:
+        if result is None:
             stats.inc_value("newsmon/not_article")
             log.debug("not an article: %s", page.url)
             return
-        outcome = self.repository.add_article(new)
+        for paragraph in result.removed:
+            log.info("%s: removed learned boilerplate: %.100r", page.url, paragraph)
+        if page.revisit_of is not None:
+            if self.repository.add_version(page.revisit_of, result.article):
+                stats.inc_value("newsmon/updated")
+                log.info("%s: changed since last visit, stored as a new version", page.url)
+            return
+        outcome = self.repository.add_article(result.article, near_duplicate_bits=NEAR_DUPLICATE_BITS)
         stats.inc_value(f"newsmon/{outcome.status}")
-        if outcome.status == "new" and new.matches:
-            stats.inc_value("newsmon/matched")
+        if outcome.status == "new":
+            self._learn(page.source, result)
+            if result.article.matches:
+                stats.inc_value("newsmon/matched")
+
+    def _learn(self, source: str, result: Analysis) -> None:
+        counts = self.repository.count_blocks(source, result.blocks)
+        self.learned.update(h for h, pages in counts.items() if pages >= LEARNED_MIN_PAGES)
 
     def _record_failure(self, failure: FetchFailure) -> None:
         self._stats().inc_value("newsmon/errors")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from crawler.config import Config, Source
 from crawler.settings import scrapy_settings
 from store.db import open_db
-from store.repository import Repository, RunRecord
+from store.repository import Repository, RunRecord, utcnow
 
 # How often progress is reported while the crawl runs, in seconds.
 PROGRESS_INTERVAL = 0.5
@@ -43,9 +44,11 @@ def crawl(config: Config, sources: Sequence[Source], db_url: str, *, holder: str
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(NewsSpider)
+        revisit = (repository.revisit_candidates(source.name, utcnow() - timedelta(seconds=source.revisit))
+                   if source.revisit else {})
         process.crawl(crawler, source=source, rules=config.rules_for(source),
                       known_urls=repository.known_urls, max_articles=config.settings.max_articles_per_crawl,
-                      max_links=config.settings.max_links_per_page)
+                      max_links=config.settings.max_links_per_page, revisit=revisit)
         crawlers.append(crawler)
     if on_progress is not None:
         _report_progress(crawlers, sources, on_progress)

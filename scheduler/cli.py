@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 
 SUMMARY_COLUMNS = ("source", "outcome", "pages", "new", "matched", "duplicates", "errors")
 ARTICLE_KEYS = ("id", "url", "title", "author", "published", "language", "source", "text", "rules",
-                "terms", "first_seen", "duplicate_of")
+                "terms", "first_seen", "duplicate_of", "also_at", "modified", "updated", "versions")
 
 
 def fail(message: str, code: int = EXIT_RUNTIME) -> NoReturn:
@@ -183,14 +183,17 @@ def _print_summary(records: Sequence[Any], fmt: str) -> None:
 @click.option("--since", metavar="WHEN", help="First seen at or after WHEN: 2h, 3d, 2024-09-21 or an ISO time.")
 @click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable).")
 @click.option("--rule", "rules", multiple=True, metavar="NAME", help="Only articles matching this rule.")
-@click.option("--all", "include_all", is_flag=True, help="Everything stored: unmatched and duplicates too.")
+@click.option("--all", "include_all", is_flag=True, help="Everything stored: unmatched and every copy of a story.")
+@click.option("--updated", "updated_only", is_flag=True,
+              help="Articles whose text changed on a revisit (newest change first; --since applies to it).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N articles.")
 @output_options
 @click.pass_obj
 def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None, sources: tuple[str, ...],
-          rules: tuple[str, ...], include_all: bool, limit: int | None, fmt: str) -> None:
-    """List stored articles: matched, non-duplicate ones, newest first.
+          rules: tuple[str, ...], include_all: bool, updated_only: bool, limit: int | None, fmt: str) -> None:
+    """List stored articles: matched ones, one row per story (its first copy), newest first.
 
+    The other outlets' copies of a story are listed in `also_at`; --all lists every copy.
     With --new, list what was first seen since this consumer's last --new; the
     consumer's cursor moves only after the output was written.
 
@@ -206,7 +209,7 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
         cursor = repository.consumer_cursor(consumer) if only_new else None
         snapshot = repository.max_article_id() if only_new else 0
         flt = ArticleFilter(sources=sources, rules=rules, since=since_at, include_all=include_all,
-                            after_id=cursor, limit=limit)
+                            after_id=cursor, limit=limit, updated_only=updated_only)
         articles = repository.articles(flt)
         if only_new:
             articles.sort(key=lambda a: (a.first_seen, a.id), reverse=True)
@@ -222,8 +225,8 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
 def _emit_articles(records: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "table":
         rows = [{**r, "published": r["published"].date().isoformat() if r["published"] else "",
-                 "rules": ", ".join(r["rules"])} for r in records]
-        emit(rows, fmt, ("id", "published", "source", "title", "rules", "url"),
+                 "rules": ", ".join(r["rules"]), "copies": len(r["also_at"]) or ""} for r in records]
+        emit(rows, fmt, ("id", "published", "source", "title", "rules", "copies", "url"),
              widths={"title": 60, "rules": 50, "url": 60})
     else:
         emit(records, fmt, ARTICLE_KEYS)
@@ -275,6 +278,30 @@ def runs(obj: dict[str, Any], source: str | None, limit: int, with_errors: bool,
         for r in records:
             for url, why in r.error_list:
                 click.echo(f"run {r.id} {r.source}: {url}: {why}")
+
+
+# -- boilerplate -----------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--source", help="Only this source's blocks.")
+@click.option("--min-pages", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Only blocks seen on at least this many articles (3 = the ones being removed).")
+@output_options
+@click.pass_obj
+def boilerplate(obj: dict[str, Any], source: str | None, min_pages: int, fmt: str) -> None:
+    """Show the paragraphs learned as a source's boilerplate, and on how many articles each was seen.
+
+    A paragraph repeated word for word on 3 or more articles of one source (a related-story
+    teaser, a newsletter plea) is removed from that source's later articles; each removal is
+    logged at info level with the article's URL.
+
+    \b
+    Example:
+      newsmon boilerplate --source china-daily-business --format json
+    """
+    with errors_as_exit():
+        rows = _repository(obj["db"]).boilerplate(source, min_pages)
+    emit(rows, fmt, ("source", "pages", "sample", "first_seen", "last_seen"), widths={"sample": 80})
 
 
 # -- sources ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -65,6 +66,11 @@ class Article(Base):
     first_seen: Mapped[datetime]
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
+    # Signed 64-bit SimHash (SQLite's INTEGER cannot hold the unsigned form).
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    modified: Mapped[datetime | None]
+    # When the text last changed on a revisit (a new version); NULL if never.
+    updated: Mapped[datetime | None]
 
 
 class ArticleUrl(Base):
@@ -152,3 +158,41 @@ class Schedule(Base):
     reason: Mapped[str] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer)
     updated: Mapped[datetime]
+
+
+class ArticleBand(Base):
+    """One LSH band of an article's SimHash: equal bands find near-duplicate candidates."""
+
+    __tablename__ = "article_bands"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_article_bands_band_value", "band", "value"),)
+
+
+class ArticleVersion(Base):
+    """An earlier text of an article that changed when it was revisited."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    fetched: Mapped[datetime]
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class BoilerplateBlock(Base):
+    """A paragraph seen on `pages` distinct articles of one source: past a threshold, boilerplate."""
+
+    __tablename__ = "boilerplate_blocks"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    block_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pages: Mapped[int] = mapped_column(Integer)
+    sample: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]

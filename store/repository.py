@@ -8,19 +8,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from store.db import redact
 from store.errors import StoreError
-from store.models import Article, ArticleUrl, Consumer, Lease, Match, Run, RunError, Schedule
+from store.models import (
+    Article,
+    ArticleBand,
+    ArticleUrl,
+    ArticleVersion,
+    BoilerplateBlock,
+    Consumer,
+    Lease,
+    Match,
+    Run,
+    RunError,
+    Schedule,
+)
 
 # Arbitrary constant key: PostgreSQL serializes article inserts on it (see _write()).
 _PG_INSERT_LOCK = 0x6E6577736D6F6E
 # Bound parameters per IN (...) query; SQLite's historical limit is 999.
 _IN_CHUNK = 500
+_MASK64 = (1 << 64) - 1
+# Near-duplicate candidates examined per lookup: band collisions of unrelated texts are rare
+# (1 in 65,536 per band), so even at millions of articles a handful come back.
+_MAX_CANDIDATES = 200
 
 AddStatus = Literal["new", "duplicate", "known"]
 # Run outcomes that count against a source (a run stopped by a shutdown does not).
@@ -43,6 +59,10 @@ class NewArticle:
     description: str | None = None
     matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
     run_id: int | None = None
+    modified: datetime | None = None
+    simhash: int | None = None
+    # LSH bands of the SimHash (crawler.fingerprints.bands): equal bands find candidates.
+    bands: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,7 @@ class ArticleFilter:
     include_all: bool = False
     after_id: int | None = None
     limit: int | None = None
+    updated_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,10 @@ class StoredArticle:
     terms: dict[str, list[str]]
     first_seen: datetime
     duplicate_of: int | None
+    also_at: tuple[str, ...] = ()
+    modified: datetime | None = None
+    updated: datetime | None = None
+    versions: int = 0
 
 
 @dataclass(frozen=True)
@@ -233,8 +258,8 @@ class Repository:
             conn.execute(insert(RunError).values(run_id=run_id, url=url, reason=reason[:2000], at=utcnow()))
             conn.execute(update(Run).where(Run.id == run_id).values(errors=Run.errors + 1))
 
-    def add_article(self, new: NewArticle) -> AddOutcome:
-        """Store an article once: a known URL adds variants, a known text becomes a duplicate."""
+    def add_article(self, new: NewArticle, near_duplicate_bits: int = 3) -> AddOutcome:
+        """Store an article once: a known URL adds variants, a known or near-identical text joins its story."""
         urls = tuple(dict.fromkeys((new.url, *new.variants)))
         with self._write() as conn:
             known = conn.execute(
@@ -243,17 +268,23 @@ class Repository:
             if known is not None:
                 self._add_urls(conn, known, urls)
                 return AddOutcome("known", known)
-            original = conn.execute(
+            exact = conn.execute(
                 select(Article.id).where(Article.content_hash == new.content_hash,
                                          Article.duplicate_of.is_(None)).order_by(Article.id).limit(1)
             ).scalar()
+            story = exact if exact is not None else self._near_duplicate(conn, new, near_duplicate_bits)
             article_id = int(conn.execute(insert(Article).values(
                 url=new.url, source=new.source, title=new.title, author=new.author,
-                published=new.published, language=new.language, description=new.description,
-                text=None if original is not None else new.text, content_hash=new.content_hash,
-                first_seen=utcnow(), run_id=new.run_id, duplicate_of=original,
+                published=new.published, modified=new.modified, language=new.language,
+                description=new.description,
+                # An exact copy's text is stored once, on the original; a near copy keeps its own.
+                text=None if exact is not None else new.text, content_hash=new.content_hash,
+                simhash=new.simhash, first_seen=utcnow(), run_id=new.run_id, duplicate_of=story,
             ).returning(Article.id)).scalar_one())
             self._add_urls(conn, article_id, urls)
+            if new.bands:
+                conn.execute(insert(ArticleBand), [{"article_id": article_id, "band": i, "value": v}
+                                                   for i, v in enumerate(new.bands)])
             if new.matches:
                 conn.execute(insert(Match), [
                     {"article_id": article_id, "rule": rule, "terms": list(terms)}
@@ -261,13 +292,87 @@ class Repository:
                 ])
             if new.run_id is not None:
                 conn.execute(update(Run).where(Run.id == new.run_id).values(
-                    new=Run.new + (1 if original is None else 0),
-                    matched=Run.matched + (1 if new.matches and original is None else 0),
-                    duplicates=Run.duplicates + (1 if original is not None else 0),
+                    new=Run.new + (1 if story is None else 0),
+                    matched=Run.matched + (1 if new.matches and story is None else 0),
+                    duplicates=Run.duplicates + (1 if story is not None else 0),
                 ))
-        if original is not None:
-            return AddOutcome("duplicate", article_id, duplicate_of=original)
+        if story is not None:
+            return AddOutcome("duplicate", article_id, duplicate_of=story)
         return AddOutcome("new", article_id)
+
+    def _near_duplicate(self, conn: Connection, new: NewArticle, max_bits: int) -> int | None:
+        """Return the story (its first article's id) whose text is within max_bits of the new one."""
+        if new.simhash is None or not new.bands:
+            return None
+        candidates = select(ArticleBand.article_id).where(
+            or_(*(and_(ArticleBand.band == i, ArticleBand.value == v) for i, v in enumerate(new.bands)))
+        ).limit(_MAX_CANDIDATES)
+        rows = conn.execute(select(Article.id, Article.simhash, Article.duplicate_of)
+                            .where(Article.id.in_(candidates))).all()
+        stories = [r.duplicate_of or r.id for r in rows
+                   if r.simhash is not None and ((r.simhash ^ new.simhash) & _MASK64).bit_count() <= max_bits]
+        return min(stories) if stories else None
+
+    def add_version(self, article_id: int, new: NewArticle) -> bool:
+        """Store a revisited article's changed text as its current version; False if unchanged."""
+        with self._write() as conn:
+            old = conn.execute(select(Article.title, Article.text, Article.content_hash)
+                               .where(Article.id == article_id)).first()
+            if old is None or old.content_hash == new.content_hash:
+                return False
+            now = utcnow()
+            conn.execute(insert(ArticleVersion).values(article_id=article_id, fetched=now, title=old.title,
+                                                       text=old.text, content_hash=old.content_hash))
+            conn.execute(update(Article).where(Article.id == article_id).values(
+                title=new.title, text=new.text, content_hash=new.content_hash, simhash=new.simhash,
+                modified=new.modified, updated=now))
+            conn.execute(delete(Match).where(Match.article_id == article_id))
+            if new.matches:
+                conn.execute(insert(Match), [{"article_id": article_id, "rule": r, "terms": list(t)}
+                                             for r, t in new.matches.items()])
+            return True
+
+    def revisit_candidates(self, source: str, since: datetime) -> dict[str, int]:
+        """Return url -> article id for the source's articles first seen since `since`."""
+        with self._read() as conn:
+            rows = conn.execute(select(Article.url, Article.id).where(
+                Article.source == source, Article.first_seen >= since, Article.duplicate_of.is_(None)))
+            return {r.url: r.id for r in rows}
+
+    # -- learned boilerplate ---------------------------------------------------------------------
+
+    def learned_blocks(self, source: str, min_pages: int) -> dict[str, int]:
+        """Return block hash -> pages for the source's paragraphs seen on at least min_pages articles."""
+        with self._read() as conn:
+            rows = conn.execute(select(BoilerplateBlock.block_hash, BoilerplateBlock.pages).where(
+                BoilerplateBlock.source == source, BoilerplateBlock.pages >= min_pages))
+            return {r.block_hash: r.pages for r in rows}
+
+    def count_blocks(self, source: str, blocks: dict[str, str]) -> dict[str, int]:
+        """Count one more article for each block (hash -> sample text); return the new counts."""
+        if not blocks:
+            return {}
+        now = utcnow()
+        with self._write() as conn:
+            existing = dict(conn.execute(select(BoilerplateBlock.block_hash, BoilerplateBlock.pages).where(
+                BoilerplateBlock.source == source, BoilerplateBlock.block_hash.in_(list(blocks)))).all())
+            fresh = [{"source": source, "block_hash": h, "pages": 1, "sample": sample[:300], "first_seen": now,
+                      "last_seen": now} for h, sample in blocks.items() if h not in existing]
+            if fresh:
+                conn.execute(insert(BoilerplateBlock), fresh)
+            if existing:
+                conn.execute(update(BoilerplateBlock).where(
+                    BoilerplateBlock.source == source, BoilerplateBlock.block_hash.in_(list(existing)))
+                    .values(pages=BoilerplateBlock.pages + 1, last_seen=now))
+        return {h: existing.get(h, 0) + 1 for h in blocks}
+
+    def boilerplate(self, source: str | None = None, min_pages: int = 1) -> list[dict[str, Any]]:
+        """List learned blocks (most widespread first) for `newsmon boilerplate`."""
+        stmt = select(*BoilerplateBlock.__table__.c).where(BoilerplateBlock.pages >= min_pages)
+        if source is not None:
+            stmt = stmt.where(BoilerplateBlock.source == source)
+        with self._read() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt.order_by(BoilerplateBlock.pages.desc()))]
 
     def _add_urls(self, conn: Connection, article_id: int, urls: Sequence[str]) -> None:
         stmt: Any
@@ -321,20 +426,43 @@ class Repository:
         stmt = stmt.where(*self._conditions(flt))
         if flt.after_id is not None:
             stmt = stmt.order_by(Article.id.asc())
+        elif flt.updated_only:
+            stmt = stmt.order_by(Article.updated.desc(), Article.id.desc())
         else:
             stmt = stmt.order_by(Article.first_seen.desc(), Article.id.desc())
         if flt.limit is not None:
             stmt = stmt.limit(flt.limit)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
-            matches = self._matches(conn, [r.id for r in rows])
-        return [self._stored(row, matches.get(row.id, {})) for row in rows]
+            ids = [r.id for r in rows]
+            matches = self._matches(conn, ids)
+            also = self._also_at(conn, ids)
+            versions = self._version_counts(conn, ids) if flt.updated_only else {}
+        return [self._stored(row, matches.get(row.id, {}), also.get(row.id, ()), versions.get(row.id, 0))
+                for row in rows]
+
+    def _also_at(self, conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
+        out: dict[int, list[str]] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            for r in conn.execute(select(Article.duplicate_of, Article.url)
+                                  .where(Article.duplicate_of.in_(ids[i:i + _IN_CHUNK])).order_by(Article.id)):
+                out.setdefault(r.duplicate_of, []).append(r.url)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _version_counts(self, conn: Connection, ids: list[int]) -> dict[int, int]:
+        rows = conn.execute(select(ArticleVersion.article_id, func.count()).where(
+            ArticleVersion.article_id.in_(ids)).group_by(ArticleVersion.article_id))
+        return {r[0]: int(r[1]) for r in rows}
 
     def _conditions(self, flt: ArticleFilter) -> list[Any]:
         cond: list[Any] = []
         if flt.sources:
             cond.append(Article.source.in_(flt.sources))
-        if flt.since is not None:
+        if flt.updated_only:
+            cond.append(Article.updated.is_not(None))
+            if flt.since is not None:
+                cond.append(Article.updated >= flt.since)
+        elif flt.since is not None:
             cond.append(Article.first_seen >= flt.since)
         if flt.after_id is not None:
             cond.append(Article.id > flt.after_id)
@@ -356,12 +484,12 @@ class Repository:
         return out
 
     @staticmethod
-    def _stored(row: Any, matches: dict[str, list[str]]) -> StoredArticle:
-        a = row
+    def _stored(a: Any, matches: dict[str, list[str]], also_at: tuple[str, ...], versions: int) -> StoredArticle:
         return StoredArticle(
             id=a.id, url=a.url, title=a.title, author=a.author, published=a.published,
-            language=a.language, source=a.source, text=a.text if a.text is not None else row.original_text,
+            language=a.language, source=a.source, text=a.text if a.text is not None else a.original_text,
             rules=tuple(matches), terms=matches, first_seen=a.first_seen, duplicate_of=a.duplicate_of,
+            also_at=also_at, modified=a.modified, updated=a.updated, versions=versions,
         )
 
     def runs(self, source: str | None = None, limit: int = 20, with_errors: bool = False) -> list[RunRecord]:

@@ -122,6 +122,7 @@ def test_no_article_stored_twice_and_syndicated_copy_links_to_original(crawled: 
         assert by_url[second]["duplicate_of"] == by_url[first]["id"]
         assert by_url[first]["duplicate_of"] is None
         assert first in shown and second not in shown
+        assert by_url[first]["also_at"] == [second]
 
 
 def test_first_crawl_fetches_each_article_once(crawled: Crawled) -> None:
@@ -187,7 +188,7 @@ def test_query_new_returns_each_item_exactly_once(crawled: Crawled) -> None:
 
 def test_query_output_formats(crawled: Crawled) -> None:
     keys = ["id", "url", "title", "author", "published", "language", "source", "text", "rules", "terms",
-            "first_seen", "duplicate_of"]
+            "first_seen", "duplicate_of", "also_at", "modified", "updated", "versions"]
     (article, *_) = crawled.cli("query", "--format", "json")
     assert list(article) == keys
     lines = run_cli("--db", crawled.db, "query", "--format", "jsonl").stdout.splitlines()

@@ -26,10 +26,12 @@ class NewsSpider(scrapy.Spider):
     name = "news"
 
     def __init__(self, source: Source, known_urls: KnownUrls, rules: Sequence[Rule] = (),
-                 max_articles: int = 1000, max_links: int = 5000, **kwargs: Any) -> None:
+                 max_articles: int = 1000, max_links: int = 5000, revisit: dict[str, int] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(name=f"news:{source.name}", **kwargs)
         self.source = source
         self.rules = tuple(rules)
+        self.revisit = revisit or {}
         self.known_urls = known_urls
         self.max_articles = max_articles
         self.max_links = max_links
@@ -46,6 +48,8 @@ class NewsSpider(scrapy.Spider):
         for url in self.source.start_urls:
             self.listings_seen.add(canonicalize(url))
             yield self._request(url, self.parse_listing, kind="listing", depth=0)
+        for url, article_id in self.revisit.items():
+            yield self._request(url, self.parse_article, kind="revisit", revisit_of=article_id)
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -121,14 +125,15 @@ class NewsSpider(scrapy.Spider):
     # -- articles ----------------------------------------------------------------------------
 
     def parse_article(self, response: Response, variants: tuple[str, ...] = (),
-                      listed: Any = None) -> Iterator[Any]:
+                      listed: Any = None, revisit_of: int | None = None) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
             ctype = (response.headers.get("Content-Type") or b"").decode("latin-1") or "none"
             yield self._failure(response.url, f"not an HTML page (Content-Type: {ctype})")
             return
         final = canonicalize(response.url)
         yield FetchedPage(source=self.source.name, url=final, html=response.text,
-                          variants=tuple(dict.fromkeys((final, *variants))), listed_published=listed)
+                          variants=tuple(dict.fromkeys((final, *variants))), listed_published=listed,
+                          revisit_of=revisit_of)
 
     # -- plumbing ----------------------------------------------------------------------------
 
