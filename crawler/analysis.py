@@ -54,6 +54,6 @@ def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: in
         matches=match_rules(rules, MatchText.of(extracted.title, text), extracted.language),
         run_id=run_id,
         simhash=fingerprint,
-        bands=tuple(bands(fingerprint)),
+        bands=bands(text),
     )
     return Analysis(article, blocks(extracted.text), removed)

@@ -161,13 +161,13 @@ class Schedule(Base):
 
 
 class ArticleBand(Base):
-    """One LSH band of an article's SimHash: equal bands find near-duplicate candidates."""
+    """One MinHash LSH band of an article's text: an equal band makes a near-duplicate candidate."""
 
     __tablename__ = "article_bands"
 
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    value: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_article_bands_band_value", "band", "value"),)
 

@@ -34,8 +34,8 @@ _PG_INSERT_LOCK = 0x6E6577736D6F6E
 # Bound parameters per IN (...) query; SQLite's historical limit is 999.
 _IN_CHUNK = 500
 _MASK64 = (1 << 64) - 1
-# Near-duplicate candidates examined per lookup: band collisions of unrelated texts are rare
-# (1 in 65,536 per band), so even at millions of articles a handful come back.
+# Near-duplicate candidates examined per lookup: bands are 64-bit hashes, so unrelated texts
+# practically never collide; only copies of one story come back.
 _MAX_CANDIDATES = 200
 
 AddStatus = Literal["new", "duplicate", "known"]
@@ -61,7 +61,7 @@ class NewArticle:
     run_id: int | None = None
     modified: datetime | None = None
     simhash: int | None = None
-    # LSH bands of the SimHash (crawler.fingerprints.bands): equal bands find candidates.
+    # MinHash LSH bands of the text (crawler.fingerprints.bands): an equal band makes a candidate.
     bands: tuple[int, ...] = ()
 
 
@@ -312,6 +312,12 @@ class Repository:
         stories = [r.duplicate_of or r.id for r in rows
                    if r.simhash is not None and ((r.simhash ^ new.simhash) & _MASK64).bit_count() <= max_bits]
         return min(stories) if stories else None
+
+    def find_story(self, simhash: int, bands: tuple[int, ...], max_bits: int) -> int | None:
+        """Return the story a text with this SimHash would join, or None (a read-only lookup)."""
+        probe = NewArticle(url="", source="", content_hash="", text="", simhash=simhash, bands=bands)
+        with self._read() as conn:
+            return self._near_duplicate(conn, probe, max_bits)
 
     def add_version(self, article_id: int, new: NewArticle) -> bool:
         """Store a revisited article's changed text as its current version; False if unchanged."""

@@ -26,7 +26,7 @@ def upgrade() -> None:
         "article_bands",
         sa.Column("article_id", BigId, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("band", sa.SmallInteger(), primary_key=True),
-        sa.Column("value", sa.Integer(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
     )
     op.create_index("ix_article_bands_band_value", "article_bands", ["band", "value"])
     op.create_table(
