@@ -37,6 +37,9 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         "NM_RETRY_BACKOFF_MAX": settings.retry_backoff_max,
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
+        # News is served over http(s); file:, ftp:, s3: and data: handlers would let a hostile
+        # link or redirect read local files or reach other services.
+        "DOWNLOAD_HANDLERS": {"file": None, "ftp": None, "s3": None, "data": None},
         # Both open a listening port; a monitor has no use for either.
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
