@@ -48,6 +48,9 @@ class Settings:
     every: str = "30m"
     # Seconds a crawler's claim on a source outlives its last heartbeat (one every third of it).
     lease_ttl: float = 60.0
+    # Every n-th check of a feed, sitemap or listing is unconditional, to catch a server whose
+    # validators lie (an unchanged ETag on changed content).
+    validator_check_every: int = 10
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ def _check_settings(path: Path, s: Settings) -> None:
         ("max_response_bytes", s.max_response_bytes >= 1024),
         ("max_articles_per_crawl", s.max_articles_per_crawl >= 1),
         ("max_links_per_page", s.max_links_per_page >= 1), ("min_article_chars", s.min_article_chars >= 0),
-        ("lease_ttl", s.lease_ttl >= 1),
+        ("lease_ttl", s.lease_ttl >= 1), ("validator_check_every", s.validator_check_every >= 1),
         ("user_agent", bool(s.user_agent.strip())),
     ]
     for key, ok in checks:

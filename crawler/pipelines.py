@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from scrapy import Spider, signals
+from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.analysis import Analysis, analyze
@@ -90,7 +90,7 @@ class StorePipeline:
         if self.run_id is not None:
             self.repository.add_run_error(self.run_id, failure.url, failure.reason)
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
             return
         stats = self._stats()
@@ -98,6 +98,9 @@ class StorePipeline:
         if outcome == "ok" and not stats.get_value("newsmon/discovery_pages", 0):
             outcome = "failed"  # a dead source: not one feed, sitemap or listing could be read
         pages = stats.get_value("response_received_count", 0)
+        if outcome == "ok" and not stats.get_value("newsmon/errors", 0) and not spider.capped:
+            for url, answer in spider.answers.items():
+                self.repository.save_validator(spider.source.name, url, **answer)
         self.repository.finish_run(self.run_id, outcome, int(pages))
         self.repository.engine.dispose()
 

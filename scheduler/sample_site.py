@@ -43,6 +43,7 @@ class SiteServer:
     def __init__(self, pages: dict[str, Page] | None = None) -> None:
         self._pages: dict[str, Page] = dict(pages or {})
         self._log: list[str] = []
+        self._answers: list[tuple[str, int]] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -107,10 +108,16 @@ class SiteServer:
         with self._lock:
             return list(self._log)
 
+    def answers(self) -> list[tuple[str, int]]:
+        """Return (path, status) for every response, in order."""
+        with self._lock:
+            return list(self._answers)
+
     def clear_log(self) -> None:
         """Empty the request log."""
         with self._lock:
             self._log.clear()
+            self._answers.clear()
 
     def _serve(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
         with self._lock:
@@ -120,8 +127,14 @@ class SiteServer:
             page = Page(b"<html><body><h1>Not found</h1></body></html>", status=404)
         if page.delay:
             time.sleep(page.delay)
+        etag = page.headers.get("ETag")
+        if etag and handler.headers.get("If-None-Match") == etag:
+            # Like a real server: a matching validator gets 304, whether or not the body changed.
+            page = Page(b"", status=304, headers={"ETag": etag})
+        with self._lock:
+            self._answers.append((handler.path, page.status))
         handler.send_response(page.status)
-        headers = {"Content-Type": "text/html; charset=utf-8", **page.headers}
+        headers = {"Content-Type": "text/html; charset=utf-8", **page.headers} if page.status != 304 else page.headers
         for name, value in headers.items():
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(page.body)))

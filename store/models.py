@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -196,3 +197,24 @@ class BoilerplateBlock(Base):
     sample: Mapped[str] = mapped_column(Text)
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
+
+
+class Validator(Base):
+    """What a discovery URL answered last: validators for conditional requests, and a body hash.
+
+    `trusted` turns false when a server was caught sending an unchanged validator for a changed
+    body; such a URL is fetched unconditionally from then on.
+    """
+
+    __tablename__ = "validators"
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    trusted: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Consecutive 304 answers since the last full fetch; every so often one is verified.
+    not_modified: Mapped[int] = mapped_column(Integer, default=0)
+    checked: Mapped[datetime]
+    changed: Mapped[datetime | None]

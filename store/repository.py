@@ -27,6 +27,7 @@ from store.models import (
     Run,
     RunError,
     Schedule,
+    Validator,
 )
 
 # Arbitrary constant key: PostgreSQL serializes article inserts on it (see _write()).
@@ -132,6 +133,18 @@ class LeaseRecord:
     def active(self, now: datetime | None = None) -> bool:
         """Return True while the lease has not expired."""
         return self.expires > (now or utcnow())
+
+
+@dataclass(frozen=True)
+class ValidatorRecord:
+    url: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    trusted: bool
+    not_modified: int
+    checked: datetime
+    changed: datetime | None
 
 
 @dataclass(frozen=True)
@@ -344,6 +357,38 @@ class Repository:
             rows = conn.execute(select(Article.url, Article.id).where(
                 Article.source == source, Article.first_seen >= since, Article.duplicate_of.is_(None)))
             return {r.url: r.id for r in rows}
+
+    # -- validators of discovery URLs --------------------------------------------------------------
+
+    def validators(self, source: str) -> dict[str, ValidatorRecord]:
+        """Return what each of the source's discovery URLs answered last."""
+        with self._read() as conn:
+            rows = conn.execute(select(*Validator.__table__.c).where(Validator.source == source)).all()
+        return {r.url: ValidatorRecord(r.url, r.etag, r.last_modified, r.content_hash, r.trusted, r.not_modified,
+                                       r.checked, r.changed) for r in rows}
+
+    def save_validator(self, source: str, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                       content_hash: str | None = None, not_modified: bool = False,
+                       distrust: bool = False) -> None:
+        """Record a discovery URL's answer: a 304 (not_modified), or a body with its validators."""
+        now = utcnow()
+        with self._write() as conn:
+            current = conn.execute(select(Validator.content_hash, Validator.not_modified, Validator.trusted)
+                                   .where(Validator.url == url)).first()
+            if current is None:
+                conn.execute(insert(Validator).values(
+                    url=url, source=source, etag=etag, last_modified=last_modified, content_hash=content_hash,
+                    trusted=not distrust, not_modified=0, checked=now, changed=now))
+                return
+            if not_modified:
+                conn.execute(update(Validator).where(Validator.url == url)
+                             .values(not_modified=current.not_modified + 1, checked=now))
+                return
+            values: dict[str, Any] = {"etag": etag, "last_modified": last_modified, "content_hash": content_hash,
+                                      "not_modified": 0, "checked": now, "trusted": current.trusted and not distrust}
+            if content_hash != current.content_hash:
+                values["changed"] = now
+            conn.execute(update(Validator).where(Validator.url == url).values(**values))
 
     # -- learned boilerplate ---------------------------------------------------------------------
 

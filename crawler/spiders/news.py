@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import scrapy
@@ -11,13 +12,18 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.conditional import body_hash, conditional_headers, judge
 from crawler.config import Source
 from crawler.discovery import DiscoveryError, Link, parse_feed, parse_listing, parse_sitemap
 from crawler.items import FetchedPage, FetchFailure
 from crawler.rules import Rule
+from store.repository import ValidatorRecord
 from crawler.urls import canonicalize, is_http_url, is_listing_link, is_wanted, same_site
 
 KnownUrls = Callable[[Iterable[str]], set[str]]
+# Sitemap and feed dates are often rounded, late or in another time zone: only entries dated a
+# day before the last full read are taken as seen.
+DATE_MARGIN = timedelta(days=1)
 
 
 class NewsSpider(scrapy.Spider):
@@ -27,11 +33,18 @@ class NewsSpider(scrapy.Spider):
 
     def __init__(self, source: Source, known_urls: KnownUrls, rules: Sequence[Rule] = (),
                  max_articles: int = 1000, max_links: int = 5000, revisit: dict[str, int] | None = None,
+                 validators: dict[str, ValidatorRecord] | None = None, verify_every: int = 10,
                  **kwargs: Any) -> None:
         super().__init__(name=f"news:{source.name}", **kwargs)
         self.source = source
         self.rules = tuple(rules)
         self.revisit = revisit or {}
+        self.validators = validators or {}
+        self.verify_every = verify_every
+        # What discovery URLs answered, saved by the pipeline only if the crawl ends cleanly: a
+        # crawl cut short must re-read its feeds next time, or the rest of their links are lost.
+        self.answers: dict[str, dict[str, Any]] = {}
+        self.capped = False
         self.known_urls = known_urls
         self.max_articles = max_articles
         self.max_links = max_links
@@ -54,30 +67,37 @@ class NewsSpider(scrapy.Spider):
     # -- discovery ---------------------------------------------------------------------------
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
+        if not self._changed(response):
+            return
         try:
             links = parse_feed(response.body, response.url)
         except DiscoveryError as exc:
             yield self._failure(response.url, f"feed: {exc}")
             return
         self._discovered()
-        yield from self._article_requests(links[: self.max_links], any_host=True)
+        yield from self._article_requests(self._recent(response, links[: self.max_links]), any_host=True)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        if not self._changed(response):
+            return
         try:
             page = parse_sitemap(response.body, response.url, max_links=self.max_links)
         except DiscoveryError as exc:
             yield self._failure(response.url, f"sitemap: {exc}")
             return
         self._discovered()
+        urls = self._recent(response, page.urls)
         for child in page.sitemaps:
             key = canonicalize(child.url)
             # A sitemap index that lists itself (or a cycle) is fetched once.
             if key not in self.sitemaps_seen and same_site(child.url, self.source.seed_urls):
                 self.sitemaps_seen.add(key)
                 yield self._request(child.url, self.parse_sitemap, kind="sitemap")
-        yield from self._article_requests(page.urls, any_host=False)
+        yield from self._article_requests(urls, any_host=False)
 
     def parse_listing(self, response: Response, depth: int = 0) -> Iterator[Any]:
+        if not self._changed(response):
+            return
         if not isinstance(response, TextResponse):
             yield self._failure(response.url, "listing: not a text page")
             return
@@ -85,8 +105,13 @@ class NewsSpider(scrapy.Spider):
         self._discovered()
         links = page.links[: self.max_links]
         articles = [Link(u) for u in links if is_wanted(u, self.source.allow, self.source.deny)]
-        yield from self._article_requests(articles, any_host=False)
+        requests = list(self._article_requests(articles, any_host=False))
+        yield from requests
         if depth >= self.source.follow:
+            return
+        if articles and not requests and depth > 0:
+            # A page further down that holds only known articles: older pages hold nothing new.
+            self.crawler.stats.inc_value("newsmon/pagination_stopped")
             return
         more = page.next_pages + [u for u in links if is_listing_link(u, self.source.start_urls)]
         for url in more:
@@ -115,6 +140,7 @@ class NewsSpider(scrapy.Spider):
             if canon in known or raw in known:
                 continue
             if len(self.scheduled) >= self.max_articles:
+                self.capped = True
                 self.logger.warning("%s: article limit %d reached; the rest waits for the next crawl",
                                     self.source.name, self.max_articles)
                 return
@@ -138,8 +164,45 @@ class NewsSpider(scrapy.Spider):
     # -- plumbing ----------------------------------------------------------------------------
 
     def _request(self, url: str, callback: Callable[..., Any], kind: str, **cb_kwargs: Any) -> scrapy.Request:
-        return scrapy.Request(url, callback=callback, errback=self.on_error, cb_kwargs=cb_kwargs,
-                              meta={"newsmon_kind": kind})
+        meta: dict[str, Any] = {"newsmon_kind": kind}
+        headers: dict[str, str] = {}
+        if kind in ("feed", "sitemap", "listing"):
+            headers = conditional_headers(self.validators.get(url), self.verify_every)
+            meta["handle_httpstatus_list"] = [304]
+        return scrapy.Request(url, callback=callback, errback=self.on_error, cb_kwargs=cb_kwargs, meta=meta,
+                              headers=headers)
+
+    def _recent(self, response: Response, links: list[Link]) -> list[Link]:
+        """Drop entries dated well before this URL was last read in full: they were seen then."""
+        record = self.validators.get(response.request.url if response.request is not None else response.url)
+        if record is None:
+            return links
+        cutoff = record.checked - DATE_MARGIN
+        kept = [link for link in links if link.published is None or link.published >= cutoff]
+        self.crawler.stats.inc_value("newsmon/skipped_by_date", len(links) - len(kept))
+        return kept
+
+    def _changed(self, response: Response) -> bool:
+        """Note what a discovery URL answered; return False when it has nothing new to parse."""
+        url = response.request.url if response.request is not None else response.url
+        record = self.validators.get(url)
+        if response.status == 304:
+            self._discovered()
+            self.crawler.stats.inc_value("newsmon/not_modified")
+            self.answers[url] = {"not_modified": True}
+            return False
+        etag = _header(response, "ETag")
+        last_modified = _header(response, "Last-Modified")
+        digest = body_hash(response.body)
+        verdict = judge(record, etag, last_modified, digest)
+        self.answers[url] = {"etag": etag, "last_modified": last_modified, "content_hash": digest,
+                             "distrust": verdict.distrust}
+        if verdict.distrust:
+            self.logger.warning("%s: same validator for changed content; not trusting it again", url)
+        if not verdict.changed:
+            self._discovered()
+            self.crawler.stats.inc_value("newsmon/unchanged")
+        return verdict.changed
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = getattr(failure, "request", None)
@@ -156,6 +219,11 @@ class NewsSpider(scrapy.Spider):
 
     def _failure(self, url: str, reason: str) -> FetchFailure:
         return FetchFailure(source=self.source.name, url=url, reason=reason)
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def describe_failure(failure: Failure) -> str:
