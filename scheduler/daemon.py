@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source, load_config, parse_duration
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
+from scheduler.polling import next_interval
 from store.repository import Repository
 
 log = logging.getLogger("newsmon.daemon")
@@ -64,7 +65,8 @@ class Daemon:
         self._reload = threading.Event()
         # Wakes the main loop at once for a signal; otherwise it wakes to check seeds/ for edits.
         self._wake = threading.Event()
-        self._backoff: dict[str, int] = {}
+        # Each source's current adaptive interval (seconds), seeded from the schedules table.
+        self._intervals: dict[str, int] = {}
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(options.max_parallel)},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -179,9 +181,9 @@ class Daemon:
         for source in wanted.values():
             self._schedule(source)
 
-    def _schedule(self, source: Source) -> None:
+    def _schedule(self, source: Source, found_new: int | None = None) -> None:
         failures = self.repository.consecutive_failures(source.name)
-        trigger, interval, reason = self._trigger(source, failures)
+        trigger, interval, reason = self._trigger(source, failures, found_new)
         job = self.scheduler.get_job(source.name)
         # A run that could not start within half its interval (capped at an hour) is dropped;
         # coalesce folds the missed ones into one, so a laptop waking up crawls once, not n times.
@@ -204,7 +206,7 @@ class Daemon:
             return now
         return max(now, last.started + timedelta(seconds=interval))
 
-    def _trigger(self, source: Source, failures: int) -> tuple[BaseTrigger, int | None, str]:
+    def _trigger(self, source: Source, failures: int, found_new: int | None) -> tuple[BaseTrigger, int | None, str]:
         assert self.config is not None
         base = source.every or parse_duration(self.config.settings.every)
         jitter = min(self.options.jitter, base / 10)
@@ -214,8 +216,12 @@ class Daemon:
                     f"backing off after {failures} failed runs")
         if source.cron:
             return CronTrigger.from_crontab(source.cron, timezone=UTC), None, f"cron {source.cron}"
-        reason = f"every {source.every}s" if source.every else f"default every {self.config.settings.every}"
-        return IntervalTrigger(seconds=base, jitter=jitter, timezone=UTC), base, reason
+        if source.name not in self._intervals:
+            saved = self.repository.schedules().get(source.name)
+            self._intervals[source.name] = saved.interval if saved and saved.interval and not saved.failures else base
+        interval, reason = next_interval(base, self._intervals[source.name], found_new)
+        self._intervals[source.name] = interval
+        return IntervalTrigger(seconds=interval, jitter=min(jitter, interval / 10), timezone=UTC), interval, reason
 
     def _crawl(self, name: str) -> None:
         if self._stop.is_set():
@@ -229,7 +235,8 @@ class Daemon:
         if self.config is not None and not self._stop.is_set():
             source = next((x for x in self.config.sources if x.name == name), None)
             if source is not None:
-                self._schedule(source)
+                found = int(s.get("new", 0)) if result.outcome == "ok" else None
+                self._schedule(source, found_new=found)
 
     def status(self) -> dict[str, Any]:
         """Return the jobs' next run times (for tests and logs)."""

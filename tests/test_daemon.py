@@ -269,3 +269,18 @@ def test_sighup_reloads_seeds_at_once(live: LiveSite, db: str, tmp_path: Path) -
         assert "seeds reloaded: 2 sources" in daemon.text()
     finally:
         assert daemon.stop() == 0
+
+
+def test_polling_adapts_to_what_crawls_find_and_status_says_why(live: LiveSite, db: str, tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds", {"live": live.server.url + "/rss.xml"}, every="2s")
+    live.publish(1)
+    daemon = Daemon(db, seeds, tmp_path / "daemon.log")
+    try:
+        quiet = poll(lambda: _status_row(db, seeds, "found nothing new"), what="a quiet crawl to slow polling")
+        slower = poll(lambda: _status_row(db, seeds, "every 4s"), timeout=30, what="the interval to grow")
+        assert quiet["schedule"].endswith("(ceiling 16s)")
+        live.publish(2)
+        busy = poll(lambda: _status_row(db, seeds, "found 1 new"), timeout=30, what="a busy crawl to speed it up")
+    finally:
+        assert daemon.stop() == 0
+    assert slower and busy["next_run"] is not None
