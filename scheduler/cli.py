@@ -25,6 +25,15 @@ ARTICLE_KEYS = ("id", "url", "title", "author", "published", "language", "source
                 "terms", "first_seen", "duplicate_of", "also_at", "modified", "updated", "versions")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsmon")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
+
+
 def fail(message: str, code: int = EXIT_RUNTIME) -> NoReturn:
     """Print one `Error: ...` line on stderr and exit."""
     click.echo(f"Error: {message}", err=True)
@@ -46,7 +55,7 @@ def errors_as_exit() -> Iterator[None]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="newsmon", prog_name="newsmon")
+@click.version_option(version=_version(), prog_name="newsmon")
 @click.option("--db", envvar="NEWSMON_DB", default="sqlite:///newsmon.db", show_default=True,
               help="Database URL (SQLAlchemy form). Env: NEWSMON_DB.")
 @click.option("--seeds", envvar="NEWSMON_SEEDS", type=click.Path(path_type=Path),

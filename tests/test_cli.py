@@ -78,3 +78,8 @@ def test_log_file_may_not_go_into_the_seeds_folder(tmp_path: Path) -> None:
     proc = run_cli("--seeds", str(tmp_path), "--log-file", str(tmp_path / "newsmon.log"), "sources")
     assert proc.returncode == 2 and "must not be written into the seeds folder" in proc.stderr
     assert not (tmp_path / "newsmon.log").exists()
+
+
+def test_version() -> None:
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("newsmon, version ")
