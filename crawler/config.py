@@ -51,6 +51,8 @@ class Settings:
     # Every n-th check of a feed, sitemap or listing is unconditional, to catch a server whose
     # validators lie (an unchanged ETag on changed content).
     validator_check_every: int = 10
+    # Processes that extract articles during a burst (0: one per CPU core).
+    analysis_workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ def _check_settings(path: Path, s: Settings) -> None:
         ("max_articles_per_crawl", s.max_articles_per_crawl >= 1),
         ("max_links_per_page", s.max_links_per_page >= 1), ("min_article_chars", s.min_article_chars >= 0),
         ("lease_ttl", s.lease_ttl >= 1), ("validator_check_every", s.validator_check_every >= 1),
+        ("analysis_workers", s.analysis_workers >= 0),
         ("user_agent", bool(s.user_agent.strip())),
     ]
     for key, ok in checks:

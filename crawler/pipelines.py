@@ -8,10 +8,11 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from crawler.analysis import Analysis, analyze
+from crawler.analysis import Analysis
 from crawler.boilerplate import LEARNED_MIN_PAGES
 from crawler.fingerprints import NEAR_DUPLICATE_BITS
 from crawler.items import FetchedPage, FetchFailure
+from crawler.workers import AnalysisPool
 from store.db import open_db
 from store.repository import Repository
 
@@ -24,10 +25,12 @@ _OUTCOMES = {"finished": "ok", "shutdown": "stopped", "closespider_timeout": "ti
 class StorePipeline:
     """Open a run, store each article in its own transaction, record failures, close the run."""
 
-    def __init__(self, repository: Repository, min_chars: int, holder: str | None = None) -> None:
+    def __init__(self, repository: Repository, min_chars: int, holder: str | None = None,
+                 pool: AnalysisPool | None = None) -> None:
         self.repository = repository
         self.min_chars = min_chars
         self.holder = holder
+        self.pool = pool or AnalysisPool(workers=0)
         self.run_id: int | None = None
         self.crawler: Crawler | None = None
         self.learned: set[str] = set()
@@ -35,8 +38,9 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         engine = open_db(crawler.settings["NM_DB_URL"], migrate=False)
+        workers = crawler.settings.getint("NM_ANALYSIS_WORKERS")
         pipeline = cls(Repository(engine), crawler.settings.getint("NM_MIN_ARTICLE_CHARS"),
-                       crawler.settings.get("NM_HOLDER"))
+                       crawler.settings.get("NM_HOLDER"), AnalysisPool(workers or None))
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -47,17 +51,17 @@ class StorePipeline:
         self.learned = set(self.repository.learned_blocks(source, LEARNED_MIN_PAGES))
         self._stats().set_value("newsmon/run_id", self.run_id)
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchFailure):
             self._record_failure(item)
         elif isinstance(item, FetchedPage):
-            self._store(item)
+            await self._store(item)
         return item
 
-    def _store(self, page: FetchedPage) -> None:
+    async def _store(self, page: FetchedPage) -> None:
         stats = self._stats()
         try:
-            result = analyze(page, self._spider().rules, self.min_chars, self.run_id, self.learned)
+            result = await self.pool.analyze(page, self._spider().rules, self.min_chars, self.run_id, self.learned)
         except Exception as exc:  # one bad page must not end the crawl: record it and go on
             log.exception("analysis failed on %s", page.url)
             self._record_failure(FetchFailure(page.source, page.url, f"analysis failed: {exc!r}"))
@@ -102,6 +106,7 @@ class StorePipeline:
             for url, answer in spider.answers.items():
                 self.repository.save_validator(spider.source.name, url, **answer)
         self.repository.finish_run(self.run_id, outcome, int(pages))
+        self.pool.close()
         self.repository.engine.dispose()
 
     def _spider(self) -> Any:

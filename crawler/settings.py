@@ -54,4 +54,5 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         "NM_DB_URL": db_url,
         "NM_HOLDER": holder,
         "NM_MIN_ARTICLE_CHARS": settings.min_article_chars,
+        "NM_ANALYSIS_WORKERS": settings.analysis_workers,
     }

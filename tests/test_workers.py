@@ -1,0 +1,59 @@
+"""Analysis in worker processes: same results as in-process, and a killed worker loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+from crawler.analysis import analyze
+from crawler.items import FetchedPage
+from crawler.workers import AnalysisPool
+from scheduler.sample_site import build_sample_site
+
+BASE = "http://127.0.0.1:8000"
+SITE = build_sample_site(BASE)
+
+
+def _page(url: str, html: str | None = None) -> FetchedPage:
+    return FetchedPage("s", url, html or SITE.pages[url.removeprefix(BASE)].body.decode(), (url,))
+
+
+def test_pool_gives_the_same_analysis_as_this_process() -> None:
+    async def run() -> list[object]:
+        pool = AnalysisPool(workers=2, in_process_pages=0)
+        try:
+            return list(await asyncio.gather(*(pool.analyze(_page(u), (), 100, None, ()) for u in SITE.relevant)))
+        finally:
+            assert len(pool.pids()) >= 1  # it really ran in workers
+            pool.close()
+
+    results = asyncio.run(run())
+    assert results == [analyze(_page(u), (), 100, None, ()) for u in SITE.relevant]
+
+
+def test_a_killed_worker_loses_no_page() -> None:
+    url = SITE.relevant[1]
+    # A page big enough that its extraction is still running when the worker is killed.
+    body = SITE.pages[url.removeprefix(BASE)].body.decode()
+    filler = "".join(f"<div class='row'><p>cell {i} of a very long table of figures</p></div>" for i in range(3_000))
+    huge = body.replace("</footer>", f"</footer>{filler}")
+
+    async def run() -> tuple[object, int]:
+        pool = AnalysisPool(workers=1, in_process_pages=0)
+        try:
+            task = asyncio.ensure_future(pool.analyze(_page(url, huge), (), 100, None, ()))
+            deadline = time.monotonic() + 30
+            while not pool.pids() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # let the worker pick the task up
+            for pid in pool.pids():
+                os.kill(pid, signal.SIGKILL)
+            return await task, pool.restarts
+        finally:
+            pool.close()
+
+    result, restarts = asyncio.run(run())
+    assert restarts == 1
+    assert result is not None and result.article.title == analyze(_page(url), (), 100, None, ()).article.title
