@@ -36,6 +36,10 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         "NM_RETRY_BACKOFF": settings.retry_backoff,
         "NM_RETRY_BACKOFF_MAX": settings.retry_backoff_max,
         "REDIRECT_MAX_TIMES": 10,
+        # The spider never asks for a URL twice itself; Scrapy's filter would silently swallow
+        # the second step of a redirect loop, which must instead end at REDIRECT_MAX_TIMES and
+        # be recorded.
+        "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
         "COOKIES_ENABLED": False,
         # News is served over http(s); file:, ftp:, s3: and data: handlers would let a hostile
         # link or redirect read local files or reach other services.
@@ -49,6 +53,9 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.retry.BackoffRetryMiddleware": 550,
+            # After the redirect middleware (600) in the response chain, before it in the request
+            # chain: every request, redirected ones included, is checked before it is sent.
+            "crawler.guard.AddressGuardMiddleware": 50,
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "NM_DB_URL": db_url,

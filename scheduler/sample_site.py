@@ -33,6 +33,8 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     # Seconds the server waits before answering: a slow or hanging site.
     delay: float = 0.0
+    # Served instead from the next request on: a page that fails once, then works.
+    then: Page | None = None
 
 
 # -- the server ----------------------------------------------------------------------------------
@@ -44,6 +46,7 @@ class SiteServer:
         self._pages: dict[str, Page] = dict(pages or {})
         self._log: list[str] = []
         self._answers: list[tuple[str, int]] = []
+        self._times: list[tuple[str, int, float]] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -113,16 +116,25 @@ class SiteServer:
         with self._lock:
             return list(self._answers)
 
+    def answer_times(self) -> list[tuple[str, int, float]]:
+        """Return (path, status, time.monotonic()) for every response, in order."""
+        with self._lock:
+            return list(self._times)
+
     def clear_log(self) -> None:
         """Empty the request log."""
         with self._lock:
             self._log.clear()
             self._answers.clear()
+            self._times.clear()
 
     def _serve(self, handler: BaseHTTPRequestHandler, head: bool) -> None:
         with self._lock:
             self._log.append(handler.path)
-            page = self._pages.get(handler.path) or self._pages.get(urlsplit(handler.path).path)
+            key = handler.path if handler.path in self._pages else urlsplit(handler.path).path
+            page = self._pages.get(key)
+            if page is not None and page.then is not None:
+                self._pages[key] = page.then
         if page is None:
             page = Page(b"<html><body><h1>Not found</h1></body></html>", status=404)
         if page.delay:
@@ -133,6 +145,7 @@ class SiteServer:
             page = Page(b"", status=304, headers={"ETag": etag})
         with self._lock:
             self._answers.append((handler.path, page.status))
+            self._times.append((handler.path, page.status, time.monotonic()))
         handler.send_response(page.status)
         headers = {"Content-Type": "text/html; charset=utf-8", **page.headers} if page.status != 304 else page.headers
         for name, value in headers.items():

@@ -21,6 +21,8 @@ from store.repository import ValidatorRecord
 from crawler.urls import canonicalize, is_http_url, is_listing_link, is_wanted, same_site
 
 KnownUrls = Callable[[Iterable[str]], set[str]]
+HTML_TYPES = {"text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"}
+BINARY_MAGIC = (b"%PDF-", b"\x89PNG\r\n", b"GIF89a", b"GIF87a", b"PK\x03\x04", b"\xff\xd8\xff")
 # Sitemap and feed dates are often rounded, late or in another time zone: only entries dated a
 # day before the last full read are taken as seen.
 DATE_MARGIN = timedelta(days=1)
@@ -152,9 +154,13 @@ class NewsSpider(scrapy.Spider):
 
     def parse_article(self, response: Response, variants: tuple[str, ...] = (),
                       listed: Any = None, revisit_of: int | None = None) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            ctype = (response.headers.get("Content-Type") or b"").decode("latin-1") or "none"
-            yield self._failure(response.url, f"not an HTML page (Content-Type: {ctype})")
+        ctype = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        # Scrapy picks the response class from the URL too (".html" wins over the header), so a
+        # PDF served under an article URL arrives as HTML: trust the declared type and the bytes.
+        declared = ctype.split(";")[0].strip().lower()
+        if (not isinstance(response, TextResponse) or (declared and declared not in HTML_TYPES)
+                or response.body.startswith(BINARY_MAGIC)):
+            yield self._failure(response.url, f"not an HTML page (Content-Type: {ctype or 'none'})")
             return
         final = canonicalize(response.url)
         yield FetchedPage(source=self.source.name, url=final, html=response.text,
@@ -206,10 +212,11 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):  # type: ignore[no-untyped-call]
-            # Refused by robots.txt or an offsite filter: deliberate, not a failure.
-            self.crawler.stats.inc_value("newsmon/ignored")
+        # After redirects, name the URL the spider asked for, not where it was sent.
+        url = (request.meta.get("redirect_urls") or [request.url])[0] if request is not None else "?"
+        if isinstance(failure.value, IgnoreRequest) and str(failure.value) == "Forbidden by robots.txt":
+            # The site asked us not to: deliberate, not a failure.
+            self.crawler.stats.inc_value("newsmon/robots_forbidden")
             return
         yield self._failure(url, describe_failure(failure))
 
