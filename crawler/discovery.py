@@ -18,7 +18,7 @@ import lxml.html
 # A gzipped sitemap may inflate to this much and no more (the sitemap protocol caps a file at 50 MB).
 MAX_INFLATED_BYTES = 50 * 1024 * 1024
 _SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "#")
-_NEXT_WORDS = {"next", "next page", "older", "older posts", "more", "»", "›", "next »", "next ›", "下一页"}
+_NEXT_WORDS = {"next", "next page", "older", "older posts", "more", "»", "›", "next »", "next ›", "下一页"}  # noqa: RUF001
 _SAFE_XML = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
                                  remove_comments=True, remove_pis=True, recover=True)
 
@@ -184,7 +184,7 @@ def parse_listing(body: bytes, base_url: str, encoding: str | None = None) -> Li
 
 def _base_href(doc: Any, url: str) -> str:
     for base in doc.iter("base"):
-        href = (base.get("href") or "").strip()
+        href = str(base.get("href") or "").strip()
         if href:
             return urljoin(url, href)
     return url
@@ -196,9 +196,7 @@ def _pagination_hrefs(doc: Any) -> list[str]:
         text = " ".join(a.text_content().split()).lower()
         label = (a.get("aria-label") or "").strip().lower()
         cls = (a.get("class") or "").lower()
-        if text in _NEXT_WORDS or label in _NEXT_WORDS or "next" in cls.split() or "pagination-next" in cls:
-            hrefs.append(a.get("href", ""))
-        elif text.isdigit() and _in_pagination(a):
+        if text in _NEXT_WORDS or label in _NEXT_WORDS or "next" in cls.split() or "pagination-next" in cls or (text.isdigit() and _in_pagination(a)):
             hrefs.append(a.get("href", ""))
     return hrefs
 

@@ -10,9 +10,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request
-from scrapy.http import Response
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Response
 
 _RETRY_AT = "newsmon_retry_at"
 _RETRY_AFTER = "newsmon_retry_after"

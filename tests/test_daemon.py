@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from itertools import pairwise
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,7 +130,7 @@ def runs_of(db: str, source: str) -> list[Any]:
 
 def assert_no_overlap(runs: list[Any]) -> None:
     spans = sorted((r.started, r.finished) for r in runs if r.finished is not None)
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in pairwise(spans):
         assert start >= end, f"two crawls of one source overlapped: one ended {end}, the next started {start}"
 
 

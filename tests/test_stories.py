@@ -144,7 +144,8 @@ def test_an_edited_article_becomes_a_version_not_a_new_item(server: SiteServer, 
 @pytest.mark.parametrize(("charset", "header"), [("gbk", "text/html"), ("gb18030", "text/html; charset=gb18030"),
                                                  ("big5", "text/html")])
 def test_legacy_chinese_encodings_are_decoded(server: SiteServer, tmp_path: Path, charset: str, header: str) -> None:
-    paragraphs = ["工业和信息化部等七部门联合印发《关于加快推动制造业绿色化发展的指导意见》，提出到2030年绿色工厂产值占制造业总产值比重超过40%。",
+    paragraphs = ["工业和信息化部等七部门联合印发《关于加快推动制造业绿色化发展的指导意见》，"
+                  "提出到2030年绿色工厂产值占制造业总产值比重超过40%。",
                   "意见提出，加快传统产业绿色低碳转型升级，推动钢铁、有色、石化、化工、建材等行业节能降碳改造，提升资源利用效率。",
                   "同时，要培育绿色低碳新兴产业，推动数字化与绿色化深度融合，建设一批智能工厂和绿色工厂，形成新的经济增长点。"]
     if charset == "big5":

@@ -17,8 +17,8 @@ from crawler.config import Source
 from crawler.discovery import DiscoveryError, Link, parse_feed, parse_listing, parse_sitemap
 from crawler.items import FetchedPage, FetchFailure
 from crawler.rules import Rule
-from store.repository import ValidatorRecord
 from crawler.urls import canonicalize, is_http_url, is_listing_link, is_wanted, same_site
+from store.repository import ValidatorRecord
 
 KnownUrls = Callable[[Iterable[str]], set[str]]
 HTML_TYPES = {"text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"}
