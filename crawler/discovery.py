@@ -196,7 +196,8 @@ def _pagination_hrefs(doc: Any) -> list[str]:
         text = " ".join(a.text_content().split()).lower()
         label = (a.get("aria-label") or "").strip().lower()
         cls = (a.get("class") or "").lower()
-        if text in _NEXT_WORDS or label in _NEXT_WORDS or "next" in cls.split() or "pagination-next" in cls or (text.isdigit() and _in_pagination(a)):
+        is_next = text in _NEXT_WORDS or label in _NEXT_WORDS or "next" in cls.split() or "pagination-next" in cls
+        if is_next or (text.isdigit() and _in_pagination(a)):
             hrefs.append(a.get("href", ""))
     return hrefs
 

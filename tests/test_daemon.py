@@ -10,9 +10,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from itertools import pairwise
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 

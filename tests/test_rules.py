@@ -33,7 +33,7 @@ def _default_rules() -> list[Rule]:
 # -- syntax ---------------------------------------------------------------------------------------
 
 # Curly apostrophes and full-width punctuation are real article text, not typos.
-TEXT = "Green steel: a low-carbon steelmaking plant opens in China’s Hebei, with 5G robots."  # noqa: RUF001
+TEXT = "Green steel: a low-carbon steelmaking plant opens in China’s Hebei, with 5G robots."
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -68,7 +68,7 @@ TEXT = "Green steel: a low-carbon steelmaking plant opens in China’s Hebei, wi
     ('"carbon plant"', None),
     ("“green steel”", ("green steel",)),
     ('"china s hebei"', ("china s hebei",)),
-    ("China’s", ("China’s",)),  # noqa: RUF001
+    ("China’s", ("China’s",)),
     # wildcard on a word and on the last word of a phrase
     ("steel*", ("steel*",)),
     ("steelmak*", ("steelmak*",)),
@@ -106,7 +106,7 @@ def test_title_and_text_are_both_searched_and_may_be_missing() -> None:
 
 
 def test_cjk_terms_match_as_substrings() -> None:
-    text = "工信部：加快推动制造业绿色化发展，建设绿色工厂。Green factories in 河北"  # noqa: RUF001
+    text = "工信部：加快推动制造业绿色化发展，建设绿色工厂。Green factories in 河北"
     assert _match("绿色工厂", text) == ("绿色工厂",)
     assert _match("绿色 AND 制造", text) == ("绿色", "制造")
     assert _match("(智能制造 OR 绿色化) AND NOT 钢铁", text) == ("绿色化",)
@@ -313,7 +313,7 @@ IRRELEVANT = {
     ),
     "zh-sports": (
         "中国女排3比0战胜日本队",
-        "在昨晚进行的比赛中，中国女排以3比0战胜日本队，主教练表示球队的低迷期已经过去。",  # noqa: RUF001
+        "在昨晚进行的比赛中，中国女排以3比0战胜日本队，主教练表示球队的低迷期已经过去。",
     ),
 }
 
@@ -327,6 +327,6 @@ def test_irrelevant_news_matches_no_default_rule(key: str) -> None:
 
 def test_chinese_rule_matches_chinese_manufacturing_news() -> None:
     title = "工信部等七部门印发《关于加快推动制造业绿色化发展的指导意见》"
-    text = "到2030年，制造业绿色低碳转型成效显著，绿色工厂产值占制造业总产值比重超过40%。"  # noqa: RUF001
+    text = "到2030年，制造业绿色低碳转型成效显著，绿色工厂产值占制造业总产值比重超过40%。"
     matches = match_rules(_default_rules(), MatchText.of(title, text), "zh")
     assert matches == {"zh-manufacturing-transformation": ("制造", "工厂", "绿色工厂", "绿色低碳", "低碳")}
