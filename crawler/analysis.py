@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from crawler.boilerplate import blocks, strip_learned
 from crawler.extraction import extract
@@ -14,6 +15,9 @@ from crawler.urls import canonicalize, is_http_url, same_site
 from store.repository import NewArticle
 
 
+_DATE_DISAGREEMENT = timedelta(days=2)
+
+
 @dataclass(frozen=True)
 class Analysis:
     """A page turned into an article, with what boilerplate learning needs."""
@@ -22,6 +26,15 @@ class Analysis:
     # Every learnable paragraph of the extracted text (hash -> text), removed ones included.
     blocks: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+
+
+def _published(page_date: datetime | None, declared: bool, listed: datetime | None) -> datetime | None:
+    """Pick the publication time: what the page declares, else its guessed date unless a feed or
+    sitemap dates the article more than two days away (the guess likely came from the wrong
+    element), else the feed or sitemap date."""
+    if page_date is None or (not declared and listed is not None and abs(page_date - listed) > _DATE_DISAGREEMENT):
+        return listed or page_date
+    return page_date
 
 
 def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: int | None = None,
@@ -48,7 +61,8 @@ def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: in
         variants=tuple(dict.fromkeys(variants)),
         title=extracted.title,
         author=extracted.author,
-        published=extracted.published or page.listed_published,
+        published=_published(extracted.published, extracted.declared, page.listed_published),
+        modified=extracted.modified,
         language=extracted.language,
         description=extracted.description,
         matches=match_rules(rules, MatchText.of(extracted.title, text), extracted.language),

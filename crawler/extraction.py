@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ class Article:
     language: str | None
     description: str | None
     canonical_url: str | None
+    modified: datetime | None = None
+    # True when `published` is what the page declares (JSON-LD, article:published_time), not a guess.
+    declared: bool = False
 
 
 def extract(html: str | bytes, url: str, min_chars: int = 250) -> Article | None:
@@ -48,6 +52,7 @@ def extract(html: str | bytes, url: str, min_chars: int = 250) -> Article | None
     tree = load_html(html)
     if tree is None:
         return None
+    declared_published, declared_modified = declared_dates(tree)
     prune_boilerplate(tree)
     try:
         doc = trafilatura.bare_extraction(
@@ -70,11 +75,48 @@ def extract(html: str | bytes, url: str, min_chars: int = 250) -> Article | None
         text=_without_headline(text, title),
         title=title,
         author=clean_author(meta.get("author")),
-        published=parse_date(meta.get("date")),
+        published=declared_published or parse_date(meta.get("date")),
         language=detect_language(text),
         description=_clean(meta.get("description")),
         canonical_url=_clean(meta.get("url")),
+        modified=declared_modified,
+        declared=declared_published is not None,
     )
+
+
+_ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting", "analysisnewsarticle"}
+
+
+def declared_dates(tree: Any) -> tuple[datetime | None, datetime | None]:
+    """Return the (published, modified) times the page declares in JSON-LD or article:* meta tags."""
+    published = modified = None
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        for item in _ld_items(script.text or ""):
+            if str(item.get("@type", "")).lower() in _ARTICLE_TYPES or any(
+                    str(t).lower() in _ARTICLE_TYPES for t in item.get("@type", []) if isinstance(t, str)):
+                published = published or parse_date(item.get("datePublished"))
+                modified = modified or parse_date(item.get("dateModified"))
+    for meta in tree.iterfind(".//meta[@property]"):
+        prop = (meta.get("property") or "").lower()
+        if prop == "article:published_time":
+            published = published or parse_date(meta.get("content"))
+        elif prop == "article:modified_time":
+            modified = modified or parse_date(meta.get("content"))
+    return published, modified
+
+
+def _ld_items(text: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return []  # broken JSON-LD is common; the other sources still count
+    items = data if isinstance(data, list) else [data]
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append(item)
+            out.extend(g for g in item.get("@graph", []) if isinstance(g, dict))
+    return out
 
 
 def prune_boilerplate(tree: Any) -> int:

@@ -41,7 +41,11 @@ def test_article_text_and_metadata(url: str) -> None:
     assert not article.text.startswith(data["title"])  # the headline is stored as the title only
     assert article.language == "en"
     assert article.published is not None
-    assert article.published.date() == datetime.fromisoformat(data["published"]).date()
+    declared = datetime.fromisoformat(data["published"])
+    if article.declared:  # JSON-LD on the modern template: the exact time, in UTC
+        assert article.published == declared and article.modified is not None
+    else:  # the legacy template shows a date only
+        assert article.published.date() == declared.date() and article.modified is None
     assert article.canonical_url == url
     if data["author"]:
         assert article.author == data["author"]
@@ -104,3 +108,31 @@ def test_dates_are_utc_aware() -> None:
     article = extract(_page(url), url)
     assert article is not None and article.published is not None
     assert article.published.tzinfo == UTC
+
+
+def test_declared_dates_from_json_ld_graph_and_meta_tags() -> None:
+    from lxml import html as lxml_html
+
+    from crawler.extraction import declared_dates
+
+    page = lxml_html.fromstring("""<html><head>
+      <script type="application/ld+json">{ not json </script>
+      <script type="application/ld+json">{"@graph": [{"@type": "WebPage"},
+        {"@type": ["NewsArticle"], "datePublished": "2024-09-21T17:39:00+08:00"}]}</script>
+      <meta property="article:modified_time" content="2024-09-21T23:27:00+08:00"></head>
+      <body><aside class="related"><time datetime="2019-01-01">old</time></aside>
+      <footer>Copyright 1995-2024</footer></body></html>""")
+    published, modified = declared_dates(page)
+    assert published == datetime(2024, 9, 21, 9, 39, tzinfo=UTC)
+    assert modified == datetime(2024, 9, 21, 15, 27, tzinfo=UTC)
+    assert declared_dates(lxml_html.fromstring("<html><body><p>no dates</p></body></html>")) == (None, None)
+
+
+def test_feed_or_sitemap_date_overrules_a_guessed_page_date_far_away() -> None:
+    from crawler.analysis import _published
+
+    page, listed = datetime(2019, 1, 1, tzinfo=UTC), datetime(2024, 9, 21, 9, tzinfo=UTC)
+    assert _published(page, False, listed) == listed  # a guess two+ days off: the feed knows better
+    assert _published(page, True, listed) == page  # what the page declares wins
+    assert _published(listed.replace(hour=0), False, listed) == listed.replace(hour=0)
+    assert _published(None, False, listed) == listed and _published(None, False, None) is None
