@@ -20,8 +20,12 @@ log = logging.getLogger(__name__)
 # lists that sit in ordinary divs after the body (seed article 000's Carney teaser leaks that way).
 # Matched with one regex per element in Python: the same test as an XPath passed to trafilatura's
 # prune_xpath cost 1.6 ms a page (20% of extraction, measured on bench/pages.py), this 0.4 ms.
-_BOILERPLATE = re.compile(r"recommend|related|teaser|most-?read|popular|trending|breadcrumb|newsletter",
-                          re.IGNORECASE)
+# Class and id words that real sites use for those blocks (WordPress/Jetpack "jp-relatedposts",
+# "read-more", "you-may-also-like", Outbrain/Taboola widgets, "more-stories" rails...).
+_BOILERPLATE = re.compile(
+    r"recommend|related|teaser|most-?read|popular|trending|breadcrumb|newsletter|read-?more|also-?(like|read)"
+    r"|may-?like|more-?(stories|news|from)|outbrain|taboola|recirc",
+    re.IGNORECASE)
 # Language identification needs a few sentences, not the whole article; its cost grows with the
 # sample (0.4 ms for 2,000 characters, 0.1 ms for 500, measured) and it runs on every page.
 _LANG_SAMPLE_CHARS = 500
