@@ -14,7 +14,6 @@ from crawler.rules import MatchText, Rule, match_rules
 from crawler.urls import canonicalize, is_http_url, same_site
 from store.repository import NewArticle
 
-
 _DATE_DISAGREEMENT = timedelta(days=2)
 
 
