@@ -119,14 +119,14 @@ def test_syndicated_copies_on_two_sources_form_one_story(server: SiteServer, tmp
 def test_an_edited_article_becomes_a_version_not_a_new_item(server: SiteServer, tmp_path: Path) -> None:
     body = _paragraphs("004")
     path = "/news/2021-07/30/shanxi.html"
-    server.set_page(path, Page(_html(ARTICLES["004"]["title"], body).encode()))
+    server.set_page(path, Page(_html(ARTICLES["004"]["title"], body).encode(), headers={"ETag": '"v1"'}))
     seeds = _seeds(tmp_path / "seeds", {"china-daily": _feed(server, "/rss.xml", [path])}, extra='revisit = "6h"')
     db = f"sqlite:///{tmp_path / 'n.db'}"
     _cli(db, seeds, "crawl", "now", "--format", "json")
     assert _cli(db, seeds, "query", "--new", "--format", "json")
     edited = [body[0].replace("Shanxi province", "North China's Shanxi province"), *body[1:],
               "Correction: an earlier version of this story misstated the price of aerogel."]
-    server.set_page(path, Page(_html(ARTICLES["004"]["title"], edited).encode()))
+    server.set_page(path, Page(_html(ARTICLES["004"]["title"], edited).encode(), headers={"ETag": '"v2"'}))
     server.clear_log()
     _cli(db, seeds, "crawl", "now", "--format", "json")
     assert server.requests().count(path) == 1  # revisited once
@@ -135,8 +135,10 @@ def test_an_edited_article_becomes_a_version_not_a_new_item(server: SiteServer, 
     (updated,) = _cli(db, seeds, "query", "--updated", "--format", "json")
     assert updated["versions"] == 1 and updated["updated"] and "Correction:" in updated["text"]
     assert _cli(db, seeds, "query", "--new", "--format", "json") == []  # an update is not a new item
-    # Unchanged on the next revisit: no new version.
+    # Unchanged on the next revisit: a conditional request, answered 304, and no new version.
+    server.clear_log()
     _cli(db, seeds, "crawl", "now", "--format", "json")
+    assert (path, 304) in server.answers()
     (again,) = _cli(db, seeds, "query", "--updated", "--format", "json")
     assert again["versions"] == 1
 

@@ -154,6 +154,10 @@ class NewsSpider(scrapy.Spider):
 
     def parse_article(self, response: Response, variants: tuple[str, ...] = (),
                       listed: Any = None, revisit_of: int | None = None) -> Iterator[Any]:
+        if response.status == 304:  # a revisit, unchanged since the last visit
+            self.crawler.stats.inc_value("newsmon/not_modified")
+            self.answers[response.request.url if response.request else response.url] = {"not_modified": True}
+            return
         ctype = (response.headers.get("Content-Type") or b"").decode("latin-1")
         # Scrapy picks the response class from the URL too (".html" wins over the header), so a
         # PDF served under an article URL arrives as HTML: trust the declared type and the bytes.
@@ -163,6 +167,7 @@ class NewsSpider(scrapy.Spider):
             yield self._failure(response.url, f"not an HTML page (Content-Type: {ctype or 'none'})")
             return
         final = canonicalize(response.url)
+        self._remember_validators(final, response)
         yield FetchedPage(source=self.source.name, url=final, html=response.text,
                           variants=tuple(dict.fromkeys((final, *variants))), listed_published=listed,
                           revisit_of=revisit_of)
@@ -172,11 +177,18 @@ class NewsSpider(scrapy.Spider):
     def _request(self, url: str, callback: Callable[..., Any], kind: str, **cb_kwargs: Any) -> scrapy.Request:
         meta: dict[str, Any] = {"newsmon_kind": kind}
         headers: dict[str, str] = {}
-        if kind in ("feed", "sitemap", "listing"):
+        if kind in ("feed", "sitemap", "listing", "revisit"):
             headers = conditional_headers(self.validators.get(url), self.verify_every)
             meta["handle_httpstatus_list"] = [304]
         return scrapy.Request(url, callback=callback, errback=self.on_error, cb_kwargs=cb_kwargs, meta=meta,
                               headers=headers)
+
+    def _remember_validators(self, url: str, response: Response) -> None:
+        # So that a later revisit of the article can be a conditional request.
+        etag, last_modified = _header(response, "ETag"), _header(response, "Last-Modified")
+        if etag or last_modified:
+            self.answers[url] = {"etag": etag, "last_modified": last_modified,
+                                 "content_hash": body_hash(response.body), "distrust": False}
 
     def _recent(self, response: Response, links: list[Link]) -> list[Link]:
         """Drop entries dated well before this URL was last read in full: they were seen then."""
