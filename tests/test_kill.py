@@ -41,7 +41,8 @@ def _check_whole(db_file: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         # Every article is complete: text (or the original it duplicates) and its own URL row.
-        assert conn.execute("SELECT count(*) FROM articles WHERE text IS NULL AND duplicate_of IS NULL").fetchone()[0] == 0
+        orphans = "SELECT count(*) FROM articles WHERE text IS NULL AND duplicate_of IS NULL"
+        assert conn.execute(orphans).fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM articles a WHERE NOT EXISTS "
                             "(SELECT 1 FROM article_urls u WHERE u.url = a.url)").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) - count(DISTINCT content_hash) FROM articles").fetchone()[0] == 0
