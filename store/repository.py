@@ -235,6 +235,9 @@ class Repository:
             values = {"holder": holder, "heartbeat": now, "expires": expires}
             if row.holder != holder:
                 values["acquired"] = now
+                # Its holder died: close the run it left open, so `runs` does not show it running.
+                conn.execute(update(Run).where(Run.source == source, Run.holder == row.holder,
+                                               Run.outcome == "running").values(outcome="killed", finished=now))
             conn.execute(update(Lease).where(Lease.source == source).values(**values))
             return True
 

@@ -90,3 +90,7 @@ def test_random_sigkills_leave_a_whole_database(tmp_path: Path) -> None:
         assert finish.returncode == 0, finish.stderr
     _check_whole(db_file)
     assert _stored(db_file) == ARTICLES
+    with sqlite3.connect(db_file) as conn:
+        outcomes = dict(conn.execute("SELECT outcome, count(*) FROM runs GROUP BY outcome").fetchall())
+    # The runs of killed crawls were closed by the crawl that took over their lease.
+    assert outcomes.get("running", 0) == 0 and outcomes.get("killed", 0) >= KILLS - 1

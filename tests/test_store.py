@@ -142,8 +142,10 @@ def test_lease_is_exclusive_until_released_or_expired(repo: Repository) -> None:
 
 def test_expired_lease_is_taken_over(repo: Repository) -> None:
     assert repo.acquire_lease("cgtn", "dead:1", ttl=-1)  # already expired: its holder died
+    orphan = repo.start_run("cgtn", holder="dead:1")
     assert not repo.leases()["cgtn"].active()
     assert repo.acquire_lease("cgtn", "alive:2", ttl=60)
+    assert {r.id: r.outcome for r in repo.runs()}[orphan] == "killed"
     assert repo.renew_leases(["cgtn"], "dead:1", ttl=60) == set()
     assert repo.renew_leases(["cgtn"], "alive:2", ttl=60) == {"cgtn"}
 
