@@ -63,4 +63,5 @@ def test_arbitrary_text_as_sources_or_rules(text: str) -> None:
 @given(st.text(max_size=60))
 def test_arbitrary_queries(query: str) -> None:
     escaped = query.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    _check('[[source]]\nname = "s"\nfeeds = ["https://a.example/rss"]\n', f'[[rule]]\nname = "r"\nquery = "{escaped}"\n')
+    source = '[[source]]\nname = "s"\nfeeds = ["https://a.example/rss"]\n'
+    _check(source, f'[[rule]]\nname = "r"\nquery = "{escaped}"\n')
