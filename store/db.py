@@ -53,7 +53,8 @@ def _create_engine(url: URL) -> Engine:
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
         db = url.database
-        if db and db != ":memory:" and not Path(db).parent.exists():
+        # A "file:" URI (uri=true, e.g. mode=ro) is sqlite3's to parse; plain paths are checked here.
+        if db and db != ":memory:" and not db.startswith("file:") and not Path(db).parent.exists():
             raise StoreError(f"cannot open database {redact(url)}: folder {Path(db).parent} does not exist")
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
