@@ -7,6 +7,7 @@ import html
 import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,3 +117,36 @@ def test_retry_after_header_forms() -> None:
     assert retry_after(b"120") == 120.0
     assert retry_after(b"Sat, 21 Sep 2024 09:00:30 GMT", now=datetime(2024, 9, 21, 9, 0, tzinfo=UTC)) == 30.0
     assert retry_after(b"soon") is None and retry_after(None) is None
+
+
+def test_trickle_reset_and_gzip_bomb_are_recorded_and_the_rest_stored(tmp_path: Path) -> None:
+    from tests.fault_server import FaultServer
+
+    with FaultServer() as faults, SiteServer() as site:
+        good = "/news/2024-09/10/fine.html"
+        site.set_page(good, _article(7))
+        site.set_page("/news/2024-09/11/empty.html", Page(b""))
+        site.set_page("/news/2024-09/12/no-type.html", Page(_article(8).body, headers={"Content-Type": ""}))
+        links = [f"{faults.url}/news/2024-09/01/trickle.html", f"{faults.url}/news/2024-09/02/reset.html",
+                 f"{faults.url}/news/2024-09/03/bomb.html", site.url + good, site.url + "/news/2024-09/11/empty.html",
+                 site.url + "/news/2024-09/12/no-type.html"]
+        items = "".join(f"<item><title>t</title><link>{link}</link></item>" for link in links)
+        site.set_page("/rss.xml", Page(f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}'
+                                       f"</channel></rss>".encode(), headers={"Content-Type": "application/rss+xml"}))
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "sources.toml").write_text(f'[[source]]\nname = "hostile"\nfeeds = ["{site.url}/rss.xml"]\n')
+        shutil.copyfile(default_seeds_dir() / "rules.toml", seeds / "rules.toml")
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        proc = run_cli("--db", db, "--seeds", str(seeds), "crawl", "now", "--format", "json",
+                       env={"NEWSMON_DOWNLOAD_TIMEOUT": "2", "NEWSMON_RETRY_TIMES": "1",
+                            "NEWSMON_MAX_RESPONSE_BYTES": "5000000"})
+        assert proc.returncode == 0, proc.stderr
+        (run,) = json.loads(proc.stdout)
+        stored = {a["title"] for a in json.loads(run_cli("--db", db, "query", "--all", "--format", "json").stdout)}
+    reasons = _reasons(run)
+    assert "TimeoutError" in reasons["trickle.html"] or "timeout" in reasons["trickle.html"].lower()
+    assert reasons["reset.html"]  # connection lost / reset, after the retry
+    assert "exceeded DOWNLOAD_MAXSIZE" in reasons["bomb.html"] and "during decompression" in reasons["bomb.html"]
+    assert stored == {"Story 7", "Story 8"}  # the empty page is no article; a missing Content-Type is fine
+    assert run["outcome"] == "ok"
