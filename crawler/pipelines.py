@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,6 +15,7 @@ from crawler.fingerprints import NEAR_DUPLICATE_BITS
 from crawler.items import FetchedPage, FetchFailure
 from crawler.workers import AnalysisPool
 from store.db import open_db
+from store.errors import StoreError
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class StorePipeline:
         self.run_id: int | None = None
         self.crawler: Crawler | None = None
         self.learned: set[str] = set()
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -77,12 +80,27 @@ class StorePipeline:
                 stats.inc_value("newsmon/updated")
                 log.info("%s: changed since last visit, stored as a new version", page.url)
             return
-        outcome = self.repository.add_article(result.article, near_duplicate_bits=NEAR_DUPLICATE_BITS)
+        try:
+            outcome = self.repository.add_article(result.article, near_duplicate_bits=NEAR_DUPLICATE_BITS)
+        except StoreError as exc:
+            self._fatal(exc)
+            return
         stats.inc_value(f"newsmon/{outcome.status}")
         if outcome.status == "new":
             self._learn(page.source, result)
             if result.article.matches:
                 stats.inc_value("newsmon/matched")
+
+    def _fatal(self, exc: StoreError) -> None:
+        # The database cannot take writes (disk full, read-only, gone): every further page would
+        # fail the same way, so stop the crawl and let the caller report it (exit 1).
+        log.error("stopping the crawl: %s", exc)
+        stats = self._stats()
+        if not stats.get_value("newsmon/fatal"):
+            stats.set_value("newsmon/fatal", str(exc))
+            assert self.crawler is not None and self.crawler.engine is not None
+            # Scheduled, not awaited: closing waits for the items in flight, this one included.
+            self._closing = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="store_failed"))
 
     def _learn(self, source: str, result: Analysis) -> None:
         counts = self.repository.count_blocks(source, result.blocks)
@@ -92,7 +110,10 @@ class StorePipeline:
         self._stats().inc_value("newsmon/errors")
         log.warning("%s: %s: %s", failure.source, failure.url, failure.reason)
         if self.run_id is not None:
-            self.repository.add_run_error(self.run_id, failure.url, failure.reason)
+            try:
+                self.repository.add_run_error(self.run_id, failure.url, failure.reason)
+            except StoreError as exc:
+                self._fatal(exc)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
@@ -102,10 +123,14 @@ class StorePipeline:
         if outcome == "ok" and not stats.get_value("newsmon/discovery_pages", 0):
             outcome = "failed"  # a dead source: not one feed, sitemap or listing could be read
         pages = stats.get_value("response_received_count", 0)
-        if outcome == "ok" and not stats.get_value("newsmon/errors", 0) and not spider.capped:
-            for url, answer in spider.answers.items():
-                self.repository.save_validator(spider.source.name, url, **answer)
-        self.repository.finish_run(self.run_id, outcome, int(pages))
+        try:
+            if outcome == "ok" and not stats.get_value("newsmon/errors", 0) and not spider.capped:
+                for url, answer in spider.answers.items():
+                    self.repository.save_validator(spider.source.name, url, **answer)
+            self.repository.finish_run(self.run_id, outcome, int(pages))
+        except StoreError as exc:
+            log.error("could not close run %s: %s", self.run_id, exc)
+            stats.set_value("newsmon/fatal", stats.get_value("newsmon/fatal") or str(exc))
         self.pool.close()
         self.repository.engine.dispose()
 

@@ -10,6 +10,7 @@ from typing import Any
 from crawler.config import Config, Source
 from crawler.settings import scrapy_settings
 from store.db import open_db
+from store.errors import StoreError
 from store.repository import Repository, RunRecord, utcnow
 
 # How often progress is reported while the crawl runs, in seconds.
@@ -57,6 +58,10 @@ def crawl(config: Config, sources: Sequence[Source], db_url: str, *, holder: str
     process.start()
     if on_progress is not None:
         on_progress(_progress(crawlers, sources))
+    fatal = [c.stats.get_value("newsmon/fatal") for c in crawlers if c.stats.get_value("newsmon/fatal")]
+    if fatal:
+        engine.dispose()
+        raise StoreError(fatal[0])
     run_ids = [c.stats.get_value("newsmon/run_id") for c in crawlers]
     records = {r.id: r for r in repository.runs(limit=max(50, len(sources) * 2), with_errors=True)}
     engine.dispose()

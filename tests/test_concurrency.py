@@ -82,3 +82,48 @@ def test_a_read_only_database_is_a_clear_error(tmp_path: Path) -> None:
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("Error: ") and "readonly" in line.replace("-", "").replace(" ", "").lower()
     assert db_file.read_bytes() == before
+
+
+def test_a_full_disk_is_a_clear_error_and_corrupts_nothing(tmp_path: Path) -> None:
+    import sqlite3
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("needs permission to mount a small tmpfs (root) to fill a disk")
+    try:
+        db_file = mount / "n.db"
+        with SiteServer() as server:
+            paths = []
+            for n in range(40):
+                body = "".join(f"<p>{html.escape(PARAGRAPHS[(n * 3 + k) % len(PARAGRAPHS)])}</p>" for k in range(6))
+                path = f"/news/2024-10/01/full-{n}.html"
+                server.set_page(path, Page(f"<html><head><title>F{n}</title></head><body><article><h1>F{n}</h1>"
+                                           f"<p>Story {n}.</p>{body}</article></body></html>".encode()))
+                paths.append(path)
+            items = "".join(f"<item><title>t</title><link>{server.url}{p}</link></item>" for p in paths)
+            server.set_page("/rss.xml", Page(f'<?xml version="1.0"?><rss version="2.0"><channel><title>f'
+                                             f"</title>{items}</channel></rss>".encode(),
+                                             headers={"Content-Type": "application/rss+xml"}))
+            seeds = tmp_path / "seeds"
+            seeds.mkdir()
+            (seeds / "sources.toml").write_text(f'[[source]]\nname = "s"\nfeeds = ["{server.url}/rss.xml"]\n')
+            shutil.copyfile(default_seeds_dir() / "rules.toml", seeds / "rules.toml")
+            assert run_cli("--db", f"sqlite:///{db_file}", "query").returncode == 0
+            filler = mount / "filler"
+            free = shutil.disk_usage(mount).free
+            filler.write_bytes(b"\0" * max(0, free - 120_000))  # leave room for a few articles only
+            proc = run_cli("--db", f"sqlite:///{db_file}", "--seeds", str(seeds), "crawl", "now")
+        assert proc.returncode == 1, proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1 and "full" in errors[0], proc.stderr
+        filler.unlink()
+        with sqlite3.connect(db_file) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+            complete = conn.execute("SELECT count(*) FROM articles a JOIN article_urls u ON u.url = a.url "
+                                    "WHERE a.text IS NOT NULL").fetchone()[0]
+        assert stored == complete < len(paths)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
