@@ -3,13 +3,16 @@
 A hostile page or redirect can point a crawler at a machine's internal services (an admin panel
 on 127.0.0.1, a cloud metadata endpoint on 169.254.169.254). A source whose own seed URLs are on
 such an address (a test fixture, an intranet site) keeps access to that address and no other.
-Host names that resolve to private addresses are not caught here: that needs the resolved IP,
-which Scrapy does not expose to middlewares.
+Host names are resolved here too (once per host, cached), so a name pointing at a private address
+is refused like the address itself. A name could still be re-pointed between this check and
+Scrapy's own lookup (DNS rebinding); that window is left open.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -19,16 +22,26 @@ from scrapy.exceptions import IgnoreRequest
 REFUSED = "refused: private or loopback address"
 
 
-def internal_host(host: str) -> bool:
-    """Return True for a loopback, private, link-local or otherwise non-public host."""
+def internal_host(host: str, resolve: bool = False) -> bool:
+    """Return True for a loopback, private, link-local or otherwise non-public host (or, with
+    `resolve`, a host name that resolves to one)."""
     host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(host)
+        return not ipaddress.ip_address(host).is_global
     except ValueError:
-        return False
-    return not address.is_global
+        pass
+    return resolve and any(not ipaddress.ip_address(a).is_global for a in _addresses(host))
+
+
+@functools.lru_cache(maxsize=4096)
+def _addresses(host: str) -> tuple[str, ...]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ()  # unresolvable: Scrapy will fail it and record why
+    return tuple({str(info[4][0]).split("%")[0] for info in infos})
 
 
 class AddressGuardMiddleware:
@@ -43,7 +56,7 @@ class AddressGuardMiddleware:
 
     def process_request(self, request: Request) -> None:
         host = urlsplit(request.url).hostname or ""
-        if not internal_host(host):
+        if not internal_host(host, resolve=True):
             return
         source = getattr(self.crawler.spider, "source", None)
         allowed = {(urlsplit(u).hostname or "").lower() for u in getattr(source, "seed_urls", ())}

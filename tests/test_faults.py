@@ -127,9 +127,16 @@ def test_trickle_reset_and_gzip_bomb_are_recorded_and_the_rest_stored(tmp_path: 
         site.set_page(good, _article(7))
         site.set_page("/news/2024-09/11/empty.html", Page(b""))
         site.set_page("/news/2024-09/12/no-type.html", Page(_article(8).body, headers={"Content-Type": ""}))
+        # A charset nobody knows, and a header that contradicts the page's own meta charset.
+        site.set_page("/news/2024-09/13/bad-charset.html",
+                      Page(_article(9).body, headers={"Content-Type": "text/html; charset=no-such-charset"}))
+        conflicting = _article(10).body.replace(b"<head>", b'<head><meta charset="gbk">')
+        site.set_page("/news/2024-09/14/conflict.html",
+                      Page(conflicting, headers={"Content-Type": "text/html; charset=utf-8"}))
         links = [f"{faults.url}/news/2024-09/01/trickle.html", f"{faults.url}/news/2024-09/02/reset.html",
                  f"{faults.url}/news/2024-09/03/bomb.html", site.url + good, site.url + "/news/2024-09/11/empty.html",
-                 site.url + "/news/2024-09/12/no-type.html"]
+                 site.url + "/news/2024-09/12/no-type.html", site.url + "/news/2024-09/13/bad-charset.html",
+                 site.url + "/news/2024-09/14/conflict.html"]
         items = "".join(f"<item><title>t</title><link>{link}</link></item>" for link in links)
         site.set_page("/rss.xml", Page(f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}'
                                        f"</channel></rss>".encode(), headers={"Content-Type": "application/rss+xml"}))
@@ -143,10 +150,44 @@ def test_trickle_reset_and_gzip_bomb_are_recorded_and_the_rest_stored(tmp_path: 
                             "NEWSMON_MAX_RESPONSE_BYTES": "5000000"})
         assert proc.returncode == 0, proc.stderr
         (run,) = json.loads(proc.stdout)
-        stored = {a["title"] for a in json.loads(run_cli("--db", db, "query", "--all", "--format", "json").stdout)}
+        articles = json.loads(run_cli("--db", db, "query", "--all", "--format", "json").stdout)
+        stored = {a["title"] for a in articles}
+        texts = {a["title"]: a["text"] for a in articles}
     reasons = _reasons(run)
     assert "TimeoutError" in reasons["trickle.html"] or "timeout" in reasons["trickle.html"].lower()
     assert reasons["reset.html"]  # connection lost / reset, after the retry
     assert "exceeded DOWNLOAD_MAXSIZE" in reasons["bomb.html"] and "during decompression" in reasons["bomb.html"]
-    assert stored == {"Story 7", "Story 8"}  # the empty page is no article; a missing Content-Type is fine
+    # The empty page is no article; a missing Content-Type, an unknown charset and a header that
+    # contradicts the meta charset still give the (UTF-8) article, decoded right.
+    assert stored == {"Story 7", "Story 8", "Story 9", "Story 10"}
+    for n in (9, 10):
+        assert PARAGRAPHS[(n * 3) % len(PARAGRAPHS)] in texts[f"Story {n}"]
     assert run["outcome"] == "ok"
+
+
+def test_a_host_name_resolving_to_loopback_is_refused(tmp_path: Path) -> None:
+    import socket
+
+    name = socket.gethostname()
+    try:
+        if not internal_host(name, resolve=True) or internal_host(name):
+            pytest.skip(f"this machine's name {name!r} does not resolve to a private address")
+    except OSError:
+        pytest.skip("host name does not resolve")
+    with SiteServer() as site:
+        port = site.url.rsplit(":", 1)[1]
+        sneaky = f"http://{name}:{port}/news/2024-09/01/inside.html"
+        site.set_page("/news/2024-09/01/inside.html", _article(1))
+        site.set_page("/rss.xml", Page(f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title><item>'
+                                       f"<title>t</title><link>{sneaky}</link></item></channel></rss>".encode(),
+                                       headers={"Content-Type": "application/rss+xml"}))
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "sources.toml").write_text(f'[[source]]\nname = "s"\nfeeds = ["{site.url}/rss.xml"]\n')
+        shutil.copyfile(default_seeds_dir() / "rules.toml", seeds / "rules.toml")
+        proc = run_cli("--db", f"sqlite:///{tmp_path / 'n.db'}", "--seeds", str(seeds), "crawl", "now",
+                       "--format", "json")
+        assert proc.returncode == 0, proc.stderr
+        (run,) = json.loads(proc.stdout)
+        assert "/news/2024-09/01/inside.html" not in site.requests()
+    assert _reasons(run)["inside.html"] == f"IgnoreRequest: refused: private or loopback address {name}"
