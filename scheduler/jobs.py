@@ -56,15 +56,16 @@ class Launcher:
 
     def command(self, seeds_dir: Path, source: str) -> list[str]:
         """Return the child's command line."""
-        return [sys.executable, "-m", "scheduler", "--db", self.db_url, "--seeds", str(seeds_dir),
+        # The database URL goes by environment, not argv: a password in it would show in `ps`.
+        return [sys.executable, "-m", "scheduler", "--seeds", str(seeds_dir),
                 *self.log_args, "crawl", "now", "--source", source, "--no-wait", "--format", "json"]
 
     def run(self, seeds_dir: Path, source: str) -> ChildResult:
         """Crawl `source` in a child process and wait for it, within the time limit."""
         started = time.monotonic()
         # A session of its own: a Ctrl-C at the terminal goes to the daemon, which decides.
-        child = subprocess.Popen(self.command(seeds_dir, source), stdout=subprocess.PIPE,
-                                 stderr=None, text=True, start_new_session=True)
+        child = subprocess.Popen(self.command(seeds_dir, source), stdout=subprocess.PIPE, stderr=None, text=True,
+                                 start_new_session=True, env={**os.environ, "NEWSMON_DB": self.db_url})
         with self._lock:
             self._children[child.pid] = child
         try:

@@ -83,3 +83,24 @@ def test_log_file_may_not_go_into_the_seeds_folder(tmp_path: Path) -> None:
 def test_version() -> None:
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("newsmon, version ")
+
+
+def test_a_password_in_the_db_url_never_shows(tmp_path: Path, pg_schema_url: str) -> None:
+    base = pg_schema_url
+    if "@" not in base:
+        pytest.skip("needs a host-based PostgreSQL URL")
+    scheme, rest = base.split("://", 1)
+    user_host = rest.split("@", 1)
+    with_password = f"{scheme}://{user_host[0].split(':')[0]}:Sup3rS3cret@{user_host[1]}"
+    (tmp_path / "sources.toml").write_text('[[source]]\nname = "s"\nfeeds = ["http://127.0.0.1:9/rss.xml"]\n')
+    (tmp_path / "rules.toml").write_text('[[rule]]\nname = "r"\nquery = "green"\n')
+    outputs = []
+    for args in (("crawl", "now"), ("status",), ("runs", "--errors"), ("query", "--all")):
+        proc = run_cli("--db", with_password, "--seeds", str(tmp_path), "--log-level", "debug", *args,
+                       env={"NEWSMON_RETRY_TIMES": "0"})
+        outputs.append(proc.stdout + proc.stderr)
+        assert proc.returncode in (0, 1), proc.stderr
+    bad = run_cli("--db", with_password.replace("127.0.0.1", "127.0.0.1:1"), "query")
+    outputs.append(bad.stdout + bad.stderr)
+    assert bad.returncode == 1
+    assert all("Sup3rS3cret" not in out for out in outputs)
