@@ -50,7 +50,7 @@ def crawl(config: Config, sources: Sequence[Source], db_url: str, *, holder: str
         process.crawl(crawler, source=source, rules=config.rules_for(source),
                       known_urls=repository.known_urls, max_articles=config.settings.max_articles_per_crawl,
                       max_links=config.settings.max_links_per_page, revisit=revisit,
-                      validators=repository.validators(source.name),
+                      validators=repository.validators(source.name, revisit),
                       verify_every=config.settings.validator_check_every)
         crawlers.append(crawler)
     if on_progress is not None:

@@ -363,10 +363,15 @@ class Repository:
 
     # -- validators of discovery URLs --------------------------------------------------------------
 
-    def validators(self, source: str) -> dict[str, ValidatorRecord]:
-        """Return what each of the source's discovery URLs answered last."""
+    def validators(self, source: str, articles: Iterable[str] = ()) -> dict[str, ValidatorRecord]:
+        """Return what the source's discovery URLs, and the given article URLs, answered last."""
+        # Article validators pile up with every stored article; only those about to be revisited
+        # are wanted, so the rest stay in the database.
+        wanted = list(articles)
+        is_discovery = ~exists().where(ArticleUrl.url == Validator.url)
+        condition = or_(is_discovery, Validator.url.in_(wanted)) if wanted else is_discovery
         with self._read() as conn:
-            rows = conn.execute(select(*Validator.__table__.c).where(Validator.source == source)).all()
+            rows = conn.execute(select(*Validator.__table__.c).where(Validator.source == source, condition)).all()
         return {r.url: ValidatorRecord(r.url, r.etag, r.last_modified, r.content_hash, r.trusted, r.not_modified,
                                        r.checked, r.changed) for r in rows}
 
