@@ -200,11 +200,12 @@ def test_sigterm_mid_crawl_keeps_the_db_consistent_and_the_next_crawl_carries_on
 
 def test_a_hanging_source_is_cut_off_while_the_others_go_on(live: LiveSite, db: str, tmp_path: Path) -> None:
     healthy = live.publish(1)
-    live.server.set_page("/hang.xml", Page(b"<rss/>", delay=30))
+    live.server.set_page("/hang.xml", Page(b"<rss/>", delay=60))
     seeds = write_seeds(tmp_path / "seeds", {"live": live.server.url + "/rss.xml",
                                              "hang": live.server.url + "/hang.xml"}, every="1h")
-    daemon = Daemon(db, seeds, tmp_path / "daemon.log", "--time-limit", "3s",
-                    env={"NEWSMON_DOWNLOAD_TIMEOUT": "20"})
+    # The time limit leaves a loaded machine room for a healthy crawl (child start-up included).
+    daemon = Daemon(db, seeds, tmp_path / "daemon.log", "--time-limit", "8s",
+                    env={"NEWSMON_DOWNLOAD_TIMEOUT": "40"})
     try:
         poll(lambda: healthy in stored_urls(db), what="the healthy source's article")
         # The child closes its run as "stopped"; the daemon then settles it as timed out.
@@ -212,9 +213,9 @@ def test_a_hanging_source_is_cut_off_while_the_others_go_on(live: LiveSite, db: 
                          timeout=60, what="the hanging source's run to be cut off")
     finally:
         assert daemon.stop() == 0
-    # time limit 3 s + graceful stop 5 s + forced stop: well before the 20 s download timeout
-    assert (hang_runs[0].finished - hang_runs[0].started).total_seconds() < 15
-    assert [r.outcome for r in runs_of(db, "live")][-1] == "ok"
+    # time limit 8 s + graceful stop 5 s + forced stop: well before the 40 s download timeout
+    assert (hang_runs[0].finished - hang_runs[0].started).total_seconds() < 25
+    assert "ok" in [r.outcome for r in runs_of(db, "live")]
 
 
 def test_a_bad_seeds_edit_keeps_the_last_good_config(live: LiveSite, db: str, tmp_path: Path) -> None:
