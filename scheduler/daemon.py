@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -237,7 +236,3 @@ class Daemon:
             if source is not None:
                 found = int(s.get("new", 0)) if result.outcome == "ok" else None
                 self._schedule(source, found_new=found)
-
-    def status(self) -> dict[str, Any]:
-        """Return the jobs' next run times (for tests and logs)."""
-        return {j.id: j.next_run_time for j in self.scheduler.get_jobs()}
