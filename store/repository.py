@@ -275,46 +275,67 @@ class Repository:
             conn.execute(update(Run).where(Run.id == run_id).values(errors=Run.errors + 1))
 
     def add_article(self, new: NewArticle, near_duplicate_bits: int = 3) -> AddOutcome:
-        """Store an article once: a known URL adds variants, a known or near-identical text joins its story."""
-        urls = tuple(dict.fromkeys((new.url, *new.variants)))
+        """Store one article (see add_articles)."""
+        return self.add_articles([new], near_duplicate_bits)[0]
+
+    def add_articles(self, news: Sequence[NewArticle], near_duplicate_bits: int = 3) -> list[AddOutcome]:
+        """Store articles once each, in order, in one transaction: a known URL adds variants, a known
+        or near-identical text (stored earlier or earlier in the batch) joins its story."""
+        if not news:
+            return []
         with self._write() as conn:
-            known = conn.execute(
-                select(ArticleUrl.article_id).where(ArticleUrl.url.in_(urls)).limit(1)
-            ).scalar()
-            if known is not None:
-                self._add_urls(conn, known, urls)
-                return AddOutcome("known", known)
-            exact = conn.execute(
-                select(Article.id).where(Article.content_hash == new.content_hash,
-                                         Article.duplicate_of.is_(None)).order_by(Article.id).limit(1)
-            ).scalar()
-            story = exact if exact is not None else self._near_duplicate(conn, new, near_duplicate_bits)
-            article_id = int(conn.execute(insert(Article).values(
-                url=new.url, source=new.source, title=new.title, author=new.author,
-                published=new.published, modified=new.modified, language=new.language,
-                description=new.description,
-                # An exact copy's text is stored once, on the original; a near copy keeps its own.
-                text=None if exact is not None else new.text, content_hash=new.content_hash,
-                simhash=new.simhash, first_seen=utcnow(), run_id=new.run_id, duplicate_of=story,
-            ).returning(Article.id)).scalar_one())
-            self._add_urls(conn, article_id, urls)
-            if new.bands:
-                conn.execute(insert(ArticleBand), [{"article_id": article_id, "band": i, "value": v}
-                                                   for i, v in enumerate(new.bands)])
-            if new.matches:
-                conn.execute(insert(Match), [
-                    {"article_id": article_id, "rule": rule, "terms": list(terms)}
-                    for rule, terms in new.matches.items()
-                ])
-            if new.run_id is not None:
-                conn.execute(update(Run).where(Run.id == new.run_id).values(
-                    new=Run.new + (1 if story is None else 0),
-                    matched=Run.matched + (1 if new.matches and story is None else 0),
-                    duplicates=Run.duplicates + (1 if story is not None else 0),
-                ))
+            outcomes = [self._add(conn, new, near_duplicate_bits) for new in news]
+            self._count_on_runs(conn, news, outcomes)
+        return outcomes
+
+    def _add(self, conn: Connection, new: NewArticle, near_duplicate_bits: int) -> AddOutcome:
+        urls = tuple(dict.fromkeys((new.url, *new.variants)))
+        known = conn.execute(select(ArticleUrl.article_id).where(ArticleUrl.url.in_(urls)).limit(1)).scalar()
+        if known is not None:
+            self._add_urls(conn, known, urls)
+            return AddOutcome("known", known)
+        exact = conn.execute(
+            select(Article.id).where(Article.content_hash == new.content_hash,
+                                     Article.duplicate_of.is_(None)).order_by(Article.id).limit(1)
+        ).scalar()
+        story = exact if exact is not None else self._near_duplicate(conn, new, near_duplicate_bits)
+        article_id = int(conn.execute(insert(Article).values(
+            url=new.url, source=new.source, title=new.title, author=new.author,
+            published=new.published, modified=new.modified, language=new.language,
+            description=new.description,
+            # An exact copy's text is stored once, on the original; a near copy keeps its own.
+            text=None if exact is not None else new.text, content_hash=new.content_hash,
+            simhash=new.simhash, first_seen=utcnow(), run_id=new.run_id, duplicate_of=story,
+        ).returning(Article.id)).scalar_one())
+        self._add_urls(conn, article_id, urls)
+        if new.bands:
+            conn.execute(insert(ArticleBand), [{"article_id": article_id, "band": i, "value": v}
+                                               for i, v in enumerate(new.bands)])
+        if new.matches:
+            conn.execute(insert(Match), [
+                {"article_id": article_id, "rule": rule, "terms": list(terms)}
+                for rule, terms in new.matches.items()
+            ])
         if story is not None:
             return AddOutcome("duplicate", article_id, duplicate_of=story)
         return AddOutcome("new", article_id)
+
+    @staticmethod
+    def _count_on_runs(conn: Connection, news: Sequence[NewArticle], outcomes: Sequence[AddOutcome]) -> None:
+        totals: dict[int, dict[str, int]] = {}
+        for new, outcome in zip(news, outcomes, strict=True):
+            if new.run_id is None or outcome.status == "known":
+                continue
+            counts = totals.setdefault(new.run_id, {"new": 0, "matched": 0, "duplicates": 0})
+            if outcome.status == "new":
+                counts["new"] += 1
+                counts["matched"] += 1 if new.matches else 0
+            else:
+                counts["duplicates"] += 1
+        for run_id, counts in totals.items():
+            conn.execute(update(Run).where(Run.id == run_id).values(
+                new=Run.new + counts["new"], matched=Run.matched + counts["matched"],
+                duplicates=Run.duplicates + counts["duplicates"]))
 
     def _near_duplicate(self, conn: Connection, new: NewArticle, max_bits: int) -> int | None:
         """Return the story (its first article's id) whose text is within max_bits of the new one."""
@@ -407,23 +428,37 @@ class Repository:
                 BoilerplateBlock.source == source, BoilerplateBlock.pages >= min_pages))
             return {r.block_hash: r.pages for r in rows}
 
-    def count_blocks(self, source: str, blocks: dict[str, str]) -> dict[str, int]:
-        """Count one more article for each block (hash -> sample text); return the new counts."""
-        if not blocks:
+    def count_blocks(self, source: str, pages: Sequence[dict[str, str]]) -> dict[str, int]:
+        """Count each page (hash -> sample text per page) once for each of its blocks; return the new
+        counts of every block named."""
+        added: dict[str, int] = {}
+        samples: dict[str, str] = {}
+        for blocks in pages:
+            for h, sample in blocks.items():
+                added[h] = added.get(h, 0) + 1
+                samples.setdefault(h, sample)
+        if not added:
             return {}
         now = utcnow()
         with self._write() as conn:
-            existing = dict(conn.execute(select(BoilerplateBlock.block_hash, BoilerplateBlock.pages).where(
-                BoilerplateBlock.source == source, BoilerplateBlock.block_hash.in_(list(blocks)))).all())
-            fresh = [{"source": source, "block_hash": h, "pages": 1, "sample": sample[:300], "first_seen": now,
-                      "last_seen": now} for h, sample in blocks.items() if h not in existing]
+            existing: dict[str, int] = {}
+            hashes = list(added)
+            for i in range(0, len(hashes), _IN_CHUNK):
+                existing.update(conn.execute(select(BoilerplateBlock.block_hash, BoilerplateBlock.pages).where(
+                    BoilerplateBlock.source == source,
+                    BoilerplateBlock.block_hash.in_(hashes[i:i + _IN_CHUNK]))).all())
+            fresh = [{"source": source, "block_hash": h, "pages": n, "sample": samples[h][:300], "first_seen": now,
+                      "last_seen": now} for h, n in added.items() if h not in existing]
             if fresh:
                 conn.execute(insert(BoilerplateBlock), fresh)
-            if existing:
-                conn.execute(update(BoilerplateBlock).where(
-                    BoilerplateBlock.source == source, BoilerplateBlock.block_hash.in_(list(existing)))
-                    .values(pages=BoilerplateBlock.pages + 1, last_seen=now))
-        return {h: existing.get(h, 0) + 1 for h in blocks}
+            for n in sorted({added[h] for h in existing}):
+                # One UPDATE per distinct increment: a batch mostly adds 1 to every block.
+                same = [h for h in existing if added[h] == n]
+                for i in range(0, len(same), _IN_CHUNK):
+                    conn.execute(update(BoilerplateBlock).where(
+                        BoilerplateBlock.source == source, BoilerplateBlock.block_hash.in_(same[i:i + _IN_CHUNK]))
+                        .values(pages=BoilerplateBlock.pages + n, last_seen=now))
+        return {h: existing.get(h, 0) + n for h, n in added.items()}
 
     def boilerplate(self, source: str | None = None, min_pages: int = 1) -> list[dict[str, Any]]:
         """List learned blocks (most widespread first) for `newsmon boilerplate`."""

@@ -77,6 +77,36 @@ def test_new_known_and_duplicate(repo: Repository) -> None:
     assert record.error_list == (("https://news.example/broken", "HTTP 500"),)
 
 
+def test_a_batch_is_one_transaction_that_sees_its_own_earlier_articles(repo: Repository) -> None:
+    run = repo.start_run("example")
+    outcomes = repo.add_articles([
+        _article(1, run_id=run),
+        _article(2, run_id=run, matches={}),
+        _article(3, content="Article number 1 about green steel.", run_id=run),  # copy of the first
+        _article(98, run_id=run, variants=("https://news.example/a/2?utm_source=rss",)),  # the second again
+    ])
+    assert [o.status for o in outcomes] == ["new", "new", "duplicate", "known"]
+    assert outcomes[2].duplicate_of == outcomes[0].article_id
+    assert outcomes[3].article_id == outcomes[1].article_id
+    (record,) = repo.runs()
+    assert (record.new, record.matched, record.duplicates) == (2, 1, 1)
+
+
+def test_a_failed_batch_stores_none_of_it(repo: Repository) -> None:
+    bad = _article(2, title="x" * 10)
+    object.__setattr__(bad, "source", None)  # NOT NULL column: the insert fails mid-batch
+    with pytest.raises(StoreError):
+        repo.add_articles([_article(1), bad])
+    assert repo.article_count() == 0
+    assert repo.known_urls(["https://news.example/a/1"]) == set()
+
+
+def test_block_counts_add_up_across_a_batch(repo: Repository) -> None:
+    assert repo.count_blocks("s", [{"a": "A", "b": "B"}, {"a": "A"}]) == {"a": 2, "b": 1}
+    assert repo.count_blocks("s", [{"a": "A"}, {"a": "A"}, {"b": "B"}, {"c": "C"}]) == {"a": 4, "b": 2, "c": 1}
+    assert repo.learned_blocks("s", 2) == {"a": 4, "b": 2}
+
+
 def test_known_urls_covers_every_variant(repo: Repository) -> None:
     repo.add_article(_article(1))
     asked = ["https://news.example/a/1", "https://news.example/a/1?utm_source=rss", "https://news.example/a/2"]
