@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ class BenchPage:
     path: str
     title: str
     html: str
+    # What a perfect extractor returns (the article's paragraphs), and the teasers it must drop.
+    body: tuple[str, ...] = ()
+    teasers: tuple[str, ...] = ()
 
 
 def corpus_paragraphs() -> list[str]:
@@ -36,18 +40,34 @@ def corpus_paragraphs() -> list[str]:
     return list(dict.fromkeys(paragraphs))
 
 
+def corpus_sentences(paragraphs: list[str]) -> list[str]:
+    """Split paragraphs into sentences."""
+    return list(dict.fromkeys(s.strip() for p in paragraphs for s in _SENTENCE.split(p) if len(s.strip()) > 30))
+
+
+def _body(rng: random.Random, sentences: list[str]) -> list[str]:
+    # Paragraphs are new mixes of real sentences: real articles share no whole paragraph (which
+    # learned boilerplate would take for a template block) and few sentences (which near-duplicate
+    # detection would take for one story).
+    return [" ".join(rng.sample(sentences, k=rng.randint(2, 4))) for _ in range(rng.randint(5, 12))]
+
+
 def generate(count: int, seed: int = 7) -> Iterator[BenchPage]:
     """Yield `count` distinct article pages."""
     rng = random.Random(seed)
     paragraphs = corpus_paragraphs()
+    sentences = corpus_sentences(paragraphs)
     for i in range(count):
-        body = rng.sample(paragraphs, k=min(len(paragraphs), rng.randint(5, 12)))
+        body = _body(rng, sentences)
         title = " ".join(body[0].split()[:9]).rstrip(",.;:") + f" ({i})"
         path = f"/news/2024-{1 + i % 12:02d}/{1 + i % 28:02d}/story-{i:05d}.html"
         render = _modern if i % 2 else _legacy
-        yield BenchPage(path, title, render(title, body, rng.sample(paragraphs, k=3), path))
+        teasers = rng.sample(paragraphs, k=3)
+        yield BenchPage(path, title, render(title, body, teasers, path), tuple(body),
+                        tuple(t[:90] for t in teasers))
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"])")
 _SECTIONS = ("business", "world", "china", "tech", "sports", "culture", "opinion", "video", "travel", "life")
 # What real news pages carry besides the article (measured pages run 50-150 KB): a mega-menu,
 # inline CSS and analytics scripts, icon sprites and a footer of link lists.

@@ -89,6 +89,7 @@ class StorePipeline:
 
     async def _store(self, page: FetchedPage) -> None:
         stats = self._stats()
+        self.pool.expect(len(self._spider().scheduled))
         try:
             result = await self.pool.analyze(page, self._spider().rules, self.min_chars, self.run_id, self.learned)
         except Exception as exc:  # one bad page must not end the crawl: record it and go on

@@ -39,6 +39,14 @@ class AnalysisPool:
         self.restarts = 0
         self._executor: ProcessPoolExecutor | None = None
 
+    def expect(self, pages: int) -> None:
+        """Start the workers now if this crawl will analyze more than in_process_pages pages, so
+        their start-up (a second or so of imports) overlaps the first pages instead of following them."""
+        if self.workers > 0 and pages > self.in_process_pages and self._executor is None:
+            pool = self._pool()
+            for _ in range(self.workers):
+                pool.submit(os.getpid)
+
     async def analyze(self, page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: int | None,
                       learned: Collection[str]) -> Analysis | None:
         """Analyze one page; a crashed worker costs a retry here, never the page."""

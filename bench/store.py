@@ -1,0 +1,441 @@
+"""The store at 10k vs 1M articles: batched inserts, `query --new`, the known-URL check and the
+near-duplicate lookup, with the query plans at 1M.
+
+Usage: python bench/store.py [--small 10000] [--large 1000000] [--sample 2000] [--reps 200]
+                             [--postgres postgresql://postgres@127.0.0.1:5432/test]
+SQLite always (a file in a temp dir, opened by store.db.open_db: WAL, busy timeout, no ANALYZE, as
+newsmon runs it); PostgreSQL too with --postgres (a fresh schema, dropped afterwards; ANALYZEd after
+each fill, as autovacuum would).
+How each figure is measured:
+- Fill (not a figure): the bulk of the rows go in by raw executemany (SQLite) or COPY (PostgreSQL)
+  into articles, article_urls (2 URLs each), article_bands (12 random bands each: unrelated texts
+  spread band hashes uniformly) and matches (1 article in 5), with ~300-byte texts to keep the file
+  small; 1 article in 10 is a copy of an earlier story; 50 sources; one article every 30 s.
+- Insert rate: `Repository.add_articles` in batches of 50, as the crawl pipeline writes, of `--sample`
+  articles with 3-6 KB texts (5% exact copies, 10% near copies, 2% known URLs), timed at each size
+  (the sample is the last rows of that size). Its rows are then moved onto the fill's timeline, so
+  a time window holds as many articles at both sizes.
+- Reads, median of `--reps` calls, through the Repository calls the CLI and crawler make:
+  `query --new` (as scheduler/cli.py: consumer_cursor, max_article_id, articles(after_id),
+  advance_consumer; cursor 200 articles back), plain `query` (newest 50), `query --since` (the last
+  hour), known_urls (100 URLs, half known), find_story (a random fingerprint), revisit_candidates
+  (one source, the last day).
+- Plans at the large size: EXPLAIN (QUERY PLAN) of each SELECT those calls emitted, flagged when it
+  reads a big table whole or sorts all of it.
+Last, the large/small ratio of each goal figure (goal < 3 each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+
+from crawler.fingerprints import BANDS, NEAR_DUPLICATE_BITS, to_signed
+from store.db import open_db
+from store.models import Article
+from store.repository import ArticleFilter, NewArticle, Repository
+
+SOURCES = [f"outlet{n:02d}" for n in range(50)]
+RULES = [f"rule{n}" for n in range(10)]
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+STEP = timedelta(seconds=30)
+BATCH = 50  # crawler.pipelines.BATCH_SIZE
+BIG_TABLES = ("articles", "article_urls", "article_bands", "matches")
+_VOCAB = ["".join(random.Random(n).choices("abcdefghijklmnopqrstuvwxyz", k=2 + n % 9)) for n in range(3000)]
+
+
+def first_seen(article_id: int) -> datetime:
+    return EPOCH + article_id * STEP
+
+
+def article_url(article_id: int) -> str:
+    return f"https://www.{SOURCES[article_id % 50]}.example/2024/{article_id % 12 + 1:02d}/story-{article_id}.html"
+
+
+def words(rng: random.Random, count: int) -> str:
+    return " ".join(rng.choices(_VOCAB, k=count))
+
+
+class Store:
+    """One database under test: its repository, and raw bulk access for the fill."""
+
+    def __init__(self, url: str) -> None:
+        self.repo = Repository(open_db(url))
+        self.engine = self.repo.engine
+        self.dialect = self.engine.dialect.name
+        datetime_bind = Article.__table__.c.first_seen.type.bind_processor(self.engine.dialect)
+        self.when = datetime_bind or (lambda v: v)
+        # id -> (content_hash, simhash, bands) of some originals, for the sample's copies.
+        self.kept: dict[int, tuple[str, int, tuple[int, ...]]] = {}
+
+    @contextmanager
+    def raw(self) -> Iterator[Any]:
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            if self.dialect == "sqlite":
+                cur.execute("PRAGMA cache_size=-1000000")  # 1 GB for the fill; dropped below
+                cur.execute("BEGIN")
+            yield cur
+            conn.commit() if self.dialect != "sqlite" else cur.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def insert(self, cur: Any, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.dialect == "sqlite":
+            marks = ", ".join("?" * len(columns.split(",")))
+            cur.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+        else:
+            with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def fill(self, count: int, rng: random.Random) -> None:
+        """Append `count` articles with their URLs, bands and matches, straight through the DBAPI."""
+        start = self.repo.max_article_id() + 1
+        texts = [words(rng, 45) for _ in range(500)]
+        for base in range(start, start + count, 20_000):
+            articles, urls, band_rows, matches = [], [], [], []
+            for i in range(base, min(start + count, base + 20_000)):
+                # 1 in 10 is a near copy of an earlier original (an id not a multiple of 10).
+                copy_of = None
+                if i % 10 == 0 and i > 10:
+                    copy_of = rng.randrange(1, i)
+                    copy_of -= copy_of % 10 == 0
+                h, sim = f"{rng.getrandbits(256):064x}", to_signed(rng.getrandbits(64))
+                seen = self.when(first_seen(i))
+                url = article_url(i)
+                articles.append((i, url, SOURCES[i % 50], f"Story {i} {texts[i % 500][:40]}", texts[i % 500], h,
+                                 sim, seen, seen, "en", copy_of))
+                urls += [(url, i), (url + "?utm_source=rss", i)]
+                bands = tuple(to_signed(rng.getrandbits(64)) for _ in range(BANDS))
+                band_rows += [(i, b, v) for b, v in enumerate(bands)]
+                if rng.random() < 0.2:
+                    matches.append((i, RULES[i % 10], json.dumps(["green steel"])))
+                if copy_of is None and i % 97 == 0:
+                    self.kept[i] = (h, sim, bands)
+            with self.raw() as cur:
+                self.insert(cur, "articles", "id, url, source, title, text, content_hash, simhash, first_seen, "
+                            "published, language, duplicate_of", articles)
+                self.insert(cur, "article_urls", "url, article_id", urls)
+                self.insert(cur, "article_bands", "article_id, band, value", band_rows)
+                self.insert(cur, "matches", "article_id, rule, terms", matches)
+        with self.raw() as cur:
+            if self.dialect == "postgresql":
+                cur.execute("SELECT setval(pg_get_serial_sequence('articles', 'id'), (SELECT max(id) FROM articles))")
+                cur.execute("ANALYZE")
+        # Drop the fill's connection and its big cache: the figures use newsmon's own settings.
+        self.engine.dispose()
+
+    def sample(self, count: int, rng: random.Random, tag: str, run_id: int) -> list[NewArticle]:
+        """Articles as the crawler hands them over: long texts, some copies and known URLs."""
+        kept = list(self.kept.items())
+        out = []
+        for k in range(count):
+            source = SOURCES[k % 50]
+            url = f"https://www.{source}.example/live/{tag}-{k}.html"
+            body = "\n".join(words(rng, rng.randint(90, 180)) for _ in range(5))
+            h = hashlib.sha256(body.encode()).hexdigest()
+            sim, bands = to_signed(rng.getrandbits(64)), tuple(to_signed(rng.getrandbits(64)) for _ in range(BANDS))
+            variants = [url, url + "?utm_source=rss"]
+            kind, (old_id, (old_hash, old_sim, old_bands)) = rng.random(), rng.choice(kept)
+            if kind < 0.05:
+                h = old_hash
+            elif kind < 0.15:
+                sim = to_signed((old_sim ^ 0b1001 << 30) & ((1 << 64) - 1))
+                bands = old_bands[:4] + bands[4:]
+            elif kind < 0.17:
+                variants.append(article_url(old_id))
+            out.append(NewArticle(
+                url=url, source=source, content_hash=h, text=body, variants=tuple(variants),
+                title=f"Live {tag} {k}: {body[:50]}", language="en", published=datetime.now(UTC),
+                matches={RULES[k % 10]: ("green steel",)} if rng.random() < 0.2 else {},
+                run_id=run_id, simhash=sim, bands=bands))
+        return out
+
+    def add_sample(self, news: list[NewArticle]) -> tuple[float, float, dict[str, int]]:
+        """Store `news` by add_articles in batches of 50; return articles/s (median batch, and overall)
+        and the outcome counts."""
+        before, spent, counts = self.repo.max_article_id(), [], {"new": 0, "duplicate": 0, "known": 0}
+        for i in range(0, len(news), BATCH):
+            t0 = time.perf_counter()
+            outcomes = self.repo.add_articles(news[i:i + BATCH], near_duplicate_bits=NEAR_DUPLICATE_BITS)
+            spent.append(time.perf_counter() - t0)
+            for o in outcomes:
+                counts[o.status] += 1
+        ids = range(before + 1, self.repo.max_article_id() + 1)
+        with self.raw() as cur:
+            mark = "?" if self.dialect == "sqlite" else "%s"
+            cur.executemany(f"UPDATE articles SET first_seen = {mark} WHERE id = {mark}",
+                            [(self.when(first_seen(i)), i) for i in ids])
+        self.engine.dispose()
+        return BATCH / statistics.median(spent), len(news) / sum(spent), counts
+
+    def consumers(self, count: int, cursor: int, tag: str) -> list[str]:
+        """Create `count` consumers whose `--new` cursor is at `cursor` (one per timed call)."""
+        names = [f"bench-{tag}-{k}" for k in range(count)]
+        with self.raw() as cur:
+            self.insert(cur, "consumers", "name, last_article_id, updated",
+                        [(n, cursor, self.when(datetime.now(UTC))) for n in names])
+        return names
+
+    def explain(self, statement: str, params: Any) -> list[str]:
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            if self.dialect == "sqlite":
+                cur.execute("EXPLAIN QUERY PLAN " + statement, params)
+                depth: dict[int, int] = {0: 0}
+                lines = []
+                for node, parent, _, detail in cur.fetchall():
+                    depth[node] = depth.get(parent, 0) + 1
+                    lines.append("  " * (depth[node] - 1) + detail)
+                return lines
+            cur.execute("EXPLAIN " + statement, params)
+            return [row[0] for row in cur.fetchall()]
+        finally:
+            conn.close()
+
+    def size_mb(self) -> float:
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+                return float(pages * conn.exec_driver_sql("PRAGMA page_size").scalar_one()) / 1e6
+            return float(conn.execute(text("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                                           "WHERE c.relnamespace = current_schema()::regnamespace "
+                                           "AND c.relkind = 'r'")).scalar_one()) / 1e6
+
+
+@contextmanager
+def captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Collect the SELECT statements (and parameters) run on `engine` meanwhile."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if not executemany and re.match(r"\s*SELECT\b.*\bFROM\b", statement, re.S | re.I):
+            if all(statement != s for s, _ in seen):
+                seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+
+
+def problems(dialect: str, statement: str, plan: list[str]) -> list[str]:
+    """Say where a plan reads a big table whole, or sorts all of it."""
+    found, scans = [], []
+    for line in (s.strip() for s in plan):
+        if dialect == "sqlite":
+            m = re.match(r"SCAN (\w+?)(?:_\d+)?(?: AS \w+)?(?: USING (?:COVERING )?INDEX (\w+))?$", line)
+            # Searched for IS NULL, an index reads most of the table: duplicate_of and updated are NULL on
+            # most rows.
+            null = re.match(r"SEARCH (\w+?)(?:_\d+)? USING (?:COVERING )?INDEX (\w+) \((\w+)=\?\)$", line)
+            if null and f"{null[1]}.{null[3]} IS NULL" in statement:
+                scans.append(null[1])
+                found.append(f"{null[3]} IS NULL searched by {null[2]}: most of {null[1]}")
+            if m and m[1] in BIG_TABLES:
+                scans.append(m[1])
+                if m[2] is None:
+                    found.append(f"full scan of {m[1]}")
+                elif " LIMIT " not in statement:
+                    found.append(f"whole index {m[2]} read (no LIMIT)")
+        else:
+            m = re.search(r"Seq Scan on (\w+)", line)
+            if m and m[1] in BIG_TABLES:
+                scans.append(m[1])
+                found.append(f"full scan of {m[1]}")
+    sort = any("TEMP B-TREE FOR ORDER BY" in s or re.match(r"(?:->)?\s*Sort\s", s.strip()) for s in plan)
+    if sort and scans:
+        found.append(f"sorts every row of {scans[0]}")
+    return found
+
+
+def shorten(statement: str) -> str:
+    one = " ".join(statement.split())
+    one = re.sub(r"^SELECT (.{60}).*? FROM ", r"SELECT \1... FROM ", one)
+    one = re.sub(r"\((?:\?, ){3,}\?\)", "(?, ...)", one)
+    return re.sub(r"\((?:%\(\w+\)s, ){3,}%\(\w+\)s\)", "(%s, ...)", one)
+
+
+def median_time(calls: list[Callable[[], object]], warmup: int = 5) -> float:
+    for call in calls[:warmup]:
+        call()
+    samples = []
+    for call in calls:
+        t0 = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def query_new(repo: Repository, consumer: str) -> int:
+    """Do what `newsmon query --new --consumer NAME` does with the store (scheduler/cli.py)."""
+    cursor = repo.consumer_cursor(consumer)
+    snapshot = repo.max_article_id()
+    articles = repo.articles(ArticleFilter(after_id=cursor))
+    repo.advance_consumer(consumer, max(snapshot, max((a.id for a in articles), default=0)))
+    return len(articles)
+
+
+def reads(store: Store, rng: random.Random, reps: int, tag: str) -> dict[str, Callable[[], object]]:
+    """One call of each timed read, as a factory of fresh arguments per repetition."""
+    repo = store.repo
+    newest = repo.max_article_id()
+    bulk_ids = [i for i in store.kept if i < newest - 10_000] or list(store.kept)
+    consumers = iter(store.consumers(reps + 10, newest - 200, tag))
+    since = first_seen(newest) - timedelta(hours=1)
+    revisit_since = first_seen(newest) - timedelta(days=1)
+
+    def urls() -> list[str]:
+        known = [article_url(rng.randrange(1, bulk_ids[-1])) for _ in range(50)]
+        return known + [f"https://www.{rng.choice(SOURCES)}.example/new/{uuid.uuid4().hex}.html" for _ in range(50)]
+
+    def probe() -> tuple[int, tuple[int, ...]]:
+        return to_signed(rng.getrandbits(64)), tuple(to_signed(rng.getrandbits(64)) for _ in range(BANDS))
+
+    return {
+        "query --new": lambda: query_new(repo, next(consumers)),
+        "query (newest 50)": lambda: repo.articles(ArticleFilter(limit=50)),
+        "query --since 1h": lambda: repo.articles(ArticleFilter(since=since)),
+        "known_urls (100)": lambda: repo.known_urls(urls()),
+        "find_story": lambda: repo.find_story(*probe(), NEAR_DUPLICATE_BITS),
+        "revisit_candidates": lambda: repo.revisit_candidates(rng.choice(SOURCES), revisit_since),
+    }
+
+
+def measure(store: Store, size: int, args: argparse.Namespace, rng: random.Random) -> dict[str, float]:
+    """Fill to `size` (the sample last, by add_articles), then time everything; print as it goes."""
+    tag = f"n{size}"
+    t0 = time.perf_counter()
+    store.fill(size - store.repo.max_article_id() - args.sample, rng)
+    fill_s = time.perf_counter() - t0
+    news = store.sample(args.sample, rng, tag, store.repo.start_run("bench"))
+    rate, overall, counts = store.add_sample(news)
+    # A known URL adds no article: raw rows top the store up to exactly `size`.
+    store.fill(size - store.repo.article_count(), rng)
+    count = store.repo.article_count()
+    print(f"[{store.dialect} {count:,}] bulk fill {fill_s:.0f} s (raw {'executemany' if store.dialect == 'sqlite' else 'COPY'}),"
+          f" {store.size_mb():,.0f} MB; add_articles, {args.sample // BATCH} batches of {BATCH}:"
+          f" {rate:,.0f} articles/s in the median batch, {overall:,.0f} overall"
+          f" ({counts['new']} new, {counts['duplicate']} duplicate, {counts['known']} known)")
+    figures = {"add_articles (per article)": 1 / rate}
+    for name, call in reads(store, rng, args.reps, tag).items():
+        figures[name] = median_time([call] * args.reps)
+    newest = store.repo.max_article_id()
+    (consumer,) = store.consumers(1, newest - 200, tag + "count")
+    print(f"[{store.dialect} {count:,}] rows returned: query --new {query_new(store.repo, consumer)}, "
+          f"query {len(store.repo.articles(ArticleFilter(limit=50)))}, "
+          f"--since {len(store.repo.articles(ArticleFilter(since=first_seen(newest) - timedelta(hours=1))))}, "
+          f"revisit {len(store.repo.revisit_candidates(SOURCES[0], first_seen(newest) - timedelta(days=1)))}")
+    return figures
+
+
+def plans(store: Store, args: argparse.Namespace, rng: random.Random) -> int:
+    """Print the plan of every SELECT the timed calls make; return how many plans have a problem."""
+    calls = dict(reads(store, rng, 2, "plan"))
+    news = store.sample(4, rng, "plan", store.repo.start_run("bench"))
+    calls["add_articles"] = lambda: store.repo.add_articles(news, near_duplicate_bits=NEAR_DUPLICATE_BITS)
+    calls["query --updated"] = lambda: store.repo.articles(ArticleFilter(updated_only=True))
+    bad = 0
+    print(f"\nquery plans at {store.repo.article_count():,} articles ({store.dialect}):")
+    for name, call in calls.items():
+        with captured(store.engine) as seen:
+            call()
+        for statement, params in seen:
+            plan = store.explain(statement, params)
+            issues = problems(store.dialect, statement, plan)
+            bad += bool(issues)
+            print(f"  {name}: {shorten(statement)}")
+            for line in plan:
+                print(f"      {line}")
+            print(f"    -> {'PROBLEM: ' + '; '.join(issues) if issues else 'ok'}")
+    return bad
+
+
+def run(url: str, args: argparse.Namespace) -> tuple[dict[str, float], dict[str, float], int]:
+    rng = random.Random(11)
+    store = Store(url)
+    try:
+        small = measure(store, args.small, args, rng)
+        large = measure(store, args.large, args, rng)
+        bad = plans(store, args, rng)
+    finally:
+        store.repo.close()
+    return small, large, bad
+
+
+@contextmanager
+def pg_schema(base: str) -> Iterator[str]:
+    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"newsmon_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+GOALS = ("add_articles (per article)", "query --new", "known_urls (100)", "find_story")
+
+
+def report(name: str, small: dict[str, float], large: dict[str, float], bad: int, args: argparse.Namespace) -> None:
+    print(f"\n{name}: median per call (add_articles: per article in the median batch of {BATCH})")
+    print(f"  {'':28} {args.small:>12,} {args.large:>12,}   ratio")
+    for key in small:
+        print(f"  {key:28} {small[key] * 1e3:9.3f} ms {large[key] * 1e3:9.3f} ms  {large[key] / small[key]:6.2f}")
+    print(f"  insert rate, add_articles batches of {BATCH}: {1 / small[GOALS[0]]:,.0f} articles/s at {args.small:,}, "
+          f"{1 / large[GOALS[0]]:,.0f} at {args.large:,}")
+    print(f"  query plans with a full scan or a full sort: {bad}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=2_000, help="articles stored by add_articles at each size")
+    parser.add_argument("--reps", type=int, default=200, help="timed calls per read figure")
+    parser.add_argument("--postgres", metavar="URL", help="also run against this PostgreSQL database")
+    args = parser.parse_args()
+    if args.sample % BATCH or args.small <= args.sample:
+        parser.error(f"--sample must be a multiple of {BATCH} and below --small")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["SQLite"] = run(f"sqlite:///{tmp}/bench.db", args)
+    if args.postgres:
+        with pg_schema(args.postgres) as url:
+            results["PostgreSQL"] = run(url, args)
+    for name, (small, large, bad) in results.items():
+        report(name, small, large, bad, args)
+    print()
+    for name, (small, large, _) in results.items():
+        for key in GOALS:
+            print(f"{name} {key} ratio {args.large:,} / {args.small:,}: {large[key] / small[key]:.2f} (goal < 3)")
+
+
+if __name__ == "__main__":
+    main()
