@@ -6,9 +6,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
@@ -38,6 +38,10 @@ _MASK64 = (1 << 64) - 1
 # Near-duplicate candidates examined per lookup: bands are 64-bit hashes, so unrelated texts
 # practically never collide; only copies of one story come back.
 _MAX_CANDIDATES = 200
+
+# Built once: on the table, not the ORM class, whose per-statement bookkeeping cost more than
+# the insert itself in a burst (measured with py-spy on a 600-article crawl).
+_INSERT_ARTICLE = insert(cast(Table, Article.__table__)).returning(Article.id)
 
 AddStatus = Literal["new", "duplicate", "known"]
 # Run outcomes that count against a source (a run stopped by a shutdown does not).
@@ -340,14 +344,14 @@ class Repository:
             return AddOutcome("known", known)
         exact = seen.originals.get(new.content_hash)
         story = exact if exact is not None else seen.story(new, max_bits)
-        article_id = int(conn.execute(insert(Article).values(
-            url=new.url, source=new.source, title=new.title, author=new.author,
-            published=new.published, modified=new.modified, language=new.language,
-            description=new.description,
+        article_id = int(conn.execute(_INSERT_ARTICLE, {
+            "url": new.url, "source": new.source, "title": new.title, "author": new.author,
+            "published": new.published, "modified": new.modified, "language": new.language,
+            "description": new.description,
             # An exact copy's text is stored once, on the original; a near copy keeps its own.
-            text=None if exact is not None else new.text, content_hash=new.content_hash,
-            simhash=new.simhash, first_seen=utcnow(), run_id=new.run_id, duplicate_of=story,
-        ).returning(Article.id)).scalar_one())
+            "text": None if exact is not None else new.text, "content_hash": new.content_hash,
+            "simhash": new.simhash, "first_seen": utcnow(), "run_id": new.run_id, "duplicate_of": story,
+        }).scalar_one())
         seen.note_article(new, urls, article_id, story)
         if story is not None:
             return AddOutcome("duplicate", article_id, duplicate_of=story)
@@ -365,7 +369,7 @@ class Repository:
         self._add_url_rows(conn, urls)
         for table, rows in ((ArticleBand, bands), (Match, matches)):
             if rows:
-                conn.execute(insert(table), rows)
+                conn.execute(insert(cast(Table, table.__table__)), rows)
 
     def _url_owners(self, conn: Connection, urls: list[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(urls))
