@@ -87,16 +87,12 @@ def _crawl_trafilatura(base_url: str) -> CrawlResult:
     # discarding connection" on nearly every request; the logging itself would cost time.
     logging.getLogger("urllib3").setLevel(logging.ERROR)
 
-    # sitemap_search first sends HEAD / and gives up unless it answers < 400; bench/site.py serves
-    # no homepage (a real news site has one), so skip that one probe rather than find nothing.
-    sitemaps.is_live_page = lambda url, config=None: True
-
     start = time.perf_counter()
     # Finds robots.txt's Sitemap: line and walks the index; sleep_time defaults to 2 s per sitemap.
     urls = sitemaps.sitemap_search(base_url, sleep_time=0, config=config)
     texts: dict[str, str] = {}
-    # The whole list goes to the pool at once. The documented loop (add_to_compressed_dict +
-    # load_download_buffer) hands out one URL per host per round, i.e. downloads one site serially.
+    # The whole list goes to the pool at once: the documented loop (add_to_compressed_dict +
+    # load_download_buffer) hands out one URL per host per round, so it fetches one site serially.
     # Like the CLI, extraction runs in this thread as downloads complete in the pool's threads.
     for url, html in buffered_downloads(urls, CONCURRENCY, options=options):
         if html is None:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.alternatives import CrawlResult, run_plain_scrapy, run_trafilatura
 from bench.pages import BenchPage, generate
 from tests.quality.scoring import leaked, prf, tokens
 
@@ -197,9 +198,7 @@ def main() -> None:
     print_ratios(limit, first, second, alternatives, quality)
 
 
-def run_alternatives(site: Site, host: str, count: int) -> list[object]:
-    from bench.alternatives import run_plain_scrapy, run_trafilatura
-
+def run_alternatives(site: Site, host: str, count: int) -> list[CrawlResult]:
     results = []
     if host != "127.0.0.1":
         site.command("clear")
@@ -207,12 +206,12 @@ def run_alternatives(site: Site, host: str, count: int) -> list[object]:
     site.command("clear")
     results.append(run_plain_scrapy(site.url, count))
     for alt in results:
-        print(f"{alt.name}: {alt.fetched} pages, {len(alt.texts)} texts in {alt.seconds:.1f} s "  # type: ignore[attr-defined]
-              f"({len(alt.texts) / alt.seconds:.1f}/s)")  # type: ignore[attr-defined]
+        print(f"{alt.name}: {alt.fetched} pages, {len(alt.texts)} texts in {alt.seconds:.1f} s "
+              f"({len(alt.texts) / alt.seconds:.1f}/s)")
     return results
 
 
-def print_ratios(limit: float, first: Crawl, second: Crawl, alternatives: list[object],
+def print_ratios(limit: float, first: Crawl, second: Crawl, alternatives: list[CrawlResult],
                  quality: dict[str, float]) -> None:
     rate = first.stored / first.seconds
     articles = second.requests.get("article 200", 0) + second.requests.get("article 304", 0)
@@ -220,9 +219,9 @@ def print_ratios(limit: float, first: Crawl, second: Crawl, alternatives: list[o
     print(f"second crawl: article pages requested {articles} (goal 0); feed/sitemap/listing answers "
           f"{discovery} (goal: all 304)")
     for alt in alternatives:
-        alt_rate = len(alt.texts) / alt.seconds  # type: ignore[attr-defined]
-        print(f"ratio newsmon / {alt.name}: {rate / alt_rate:.2f}x faster (goal >= 2), F1 "  # type: ignore[attr-defined]
-              f"{quality['newsmon']:.3f} vs {quality[alt.name]:.3f}")  # type: ignore[attr-defined]
+        alt_rate = len(alt.texts) / alt.seconds
+        print(f"ratio newsmon / {alt.name}: {rate / alt_rate:.2f}x faster (goal >= 2), F1 "
+              f"{quality['newsmon']:.3f} vs {quality[alt.name]:.3f}")
     print(f"ratio second crawl / first crawl time: {second.seconds / first.seconds:.3f} (goal < 0.05)")
     print(f"ratio newsmon first crawl / CPU limit: {rate / limit:.2f} (goal >= 0.8)")
 

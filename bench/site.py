@@ -79,6 +79,7 @@ def build_site(count: int) -> BenchSite:
     chunks = [newest_first[i:i + PER_LISTING] for i in range(0, count, PER_LISTING)]
     for n, chunk in enumerate(chunks, start=1):
         site.pages["/news/" if n == 1 else f"/news/?page={n}"] = _listing(site, chunk, n, len(chunks)).encode()
+    site.pages["/"] = _listing(site, newest_first[:10], 1, 1).replace("Latest news", "Bench News").encode()
     site.pages["/robots.txt"] = b"User-agent: *\nAllow: /\nSitemap: {BASE}/sitemap_index.xml\n"
     return site
 
@@ -94,7 +95,7 @@ def _listing(site: BenchSite, indexes: Iterable[int], page: int, pages: int) -> 
 
 
 def kind(path: str) -> str:
-    """Name what a request path is: article, feed, sitemap, listing or robots."""
+    """Name what a request path is: article, feed, sitemap, listing (the home page too) or robots."""
     if path.startswith("/news/") and path.split("?")[0].endswith(".html"):
         return "article"
     if path.startswith("/feed"):

@@ -181,8 +181,7 @@ class StorePipeline:
         pages = stats.get_value("response_received_count", 0)
         try:
             if outcome == "ok" and not stats.get_value("newsmon/errors", 0) and not spider.capped:
-                for url, answer in spider.answers.items():
-                    self.repository.save_validator(spider.source.name, url, **answer)
+                self.repository.save_validators(spider.source.name, spider.answers)
             self.repository.finish_run(self.run_id, outcome, int(pages))
         except StoreError as exc:
             log.error("could not close run %s: %s", self.run_id, exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -479,28 +479,40 @@ class Repository:
         return {r.url: ValidatorRecord(r.url, r.etag, r.last_modified, r.content_hash, r.trusted, r.not_modified,
                                        r.checked, r.changed) for r in rows}
 
-    def save_validator(self, source: str, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                       content_hash: str | None = None, not_modified: bool = False,
-                       distrust: bool = False) -> None:
-        """Record a discovery URL's answer: a 304 (not_modified), or a body with its validators."""
+    def save_validators(self, source: str, answers: Mapping[str, Mapping[str, Any]]) -> None:
+        """Record what URLs answered, in one transaction: per URL, a 304 (`not_modified=True`), or
+        a body with its `etag`, `last_modified`, `content_hash` and whether to `distrust` them."""
+        if not answers:
+            return
         now = utcnow()
+        urls = list(answers)
         with self._write() as conn:
-            current = conn.execute(select(Validator.content_hash, Validator.not_modified, Validator.trusted)
-                                   .where(Validator.url == url)).first()
-            if current is None:
-                conn.execute(insert(Validator).values(
-                    url=url, source=source, etag=etag, last_modified=last_modified, content_hash=content_hash,
-                    trusted=not distrust, not_modified=0, checked=now, changed=now))
-                return
-            if not_modified:
+            current: dict[str, Any] = {}
+            for i in range(0, len(urls), _IN_CHUNK):
+                rows = conn.execute(select(Validator.url, Validator.content_hash, Validator.not_modified,
+                                           Validator.trusted).where(Validator.url.in_(urls[i:i + _IN_CHUNK])))
+                current.update((r.url, r) for r in rows)
+            fresh = [{"url": url, "source": source, "etag": a.get("etag"), "last_modified": a.get("last_modified"),
+                      "content_hash": a.get("content_hash"), "trusted": not a.get("distrust", False),
+                      "not_modified": 0, "checked": now, "changed": now}
+                     for url, a in answers.items() if url not in current]
+            if fresh:
+                conn.execute(insert(cast(Table, Validator.__table__)), fresh)
+            for url, old in current.items():
                 conn.execute(update(Validator).where(Validator.url == url)
-                             .values(not_modified=current.not_modified + 1, checked=now))
-                return
-            values: dict[str, Any] = {"etag": etag, "last_modified": last_modified, "content_hash": content_hash,
-                                      "not_modified": 0, "checked": now, "trusted": current.trusted and not distrust}
-            if content_hash != current.content_hash:
-                values["changed"] = now
-            conn.execute(update(Validator).where(Validator.url == url).values(**values))
+                             .values(**self._validator_update(old, answers[url], now)))
+
+    @staticmethod
+    def _validator_update(old: Any, answer: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        if answer.get("not_modified"):
+            return {"not_modified": old.not_modified + 1, "checked": now}
+        values: dict[str, Any] = {
+            "etag": answer.get("etag"), "last_modified": answer.get("last_modified"),
+            "content_hash": answer.get("content_hash"), "not_modified": 0, "checked": now,
+            "trusted": old.trusted and not answer.get("distrust", False)}
+        if answer.get("content_hash") != old.content_hash:
+            values["changed"] = now
+        return values
 
     # -- learned boilerplate ---------------------------------------------------------------------
 
