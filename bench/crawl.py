@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import sqlite3
@@ -50,6 +51,8 @@ class Crawl:
     wall: float  # the whole `newsmon crawl now` process, interpreter start-up included
     stored: int
     requests: dict[str, int]
+    # The largest resident set of the crawl process or a worker (getrusage of waited-for children).
+    peak_mb: float
 
 
 class Site:
@@ -139,7 +142,8 @@ def newsmon_crawl(db: Path, seeds: Path, site: Site) -> Crawl:
         started, finished = conn.execute("SELECT started, finished FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
-    return Crawl(seconds, wall, stored, site.command("stats"))
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return Crawl(seconds, wall, stored, site.command("stats"), peak_mb)
 
 
 def newsmon_texts(db: Path) -> dict[str, str]:
@@ -184,7 +188,7 @@ def main() -> None:
             first = newsmon_crawl(db, seeds, site)
             rate = first.stored / first.seconds
             print(f"newsmon first crawl: {first.stored} articles in {first.seconds:.1f} s ({rate:.1f}/s; "
-                  f"process wall {first.wall:.1f} s); requests {first.requests}")
+                  f"process wall {first.wall:.1f} s; peak RSS {first.peak_mb:.0f} MB); requests {first.requests}")
             alternatives = [] if args.skip_alternatives else run_alternatives(site, host, args.count)
             print("extraction against the generated article bodies:")
             quality = {"newsmon": score("newsmon", newsmon_texts(db), pages, site.url)}

@@ -58,6 +58,11 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
             "crawler.guard.AddressGuardMiddleware": 50,
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        # The bounded queue in front of the analysis workers: the bodies of pages waiting for
+        # analysis count against this, and past it Scrapy starts no new download, so a burst of
+        # thousands of new articles holds at most ~5 MB of pages (Scrapy's default, made explicit
+        # because the process pool relies on it).
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 5_000_000,
         "NM_DB_URL": db_url,
         "NM_HOLDER": holder,
         "NM_MIN_ARTICLE_CHARS": settings.min_article_chars,
