@@ -3,8 +3,9 @@
 Extraction is CPU-bound and Scrapy runs in one thread: inside the reactor a large page stalls every
 download for the length of its extraction (measured: 544 ms a page on the largest real pages; a
 thread only halves that, the GIL again). A process pool keeps the reactor free and the cores busy.
-The pool starts only once a crawl has more pages than IN_PROCESS_PAGES: a routine monitoring run
-finds a handful of new articles and should not pay a second or so of worker start-up. Workers are
+The pool starts only when a crawl has more pages than IN_PROCESS_PAGES: a routine monitoring run
+finds a handful of new articles and should not pay a second or so of worker start-up. It starts in
+a background thread, and pages go on being analyzed here until its workers have answered once. Workers are
 started by a fork server, not forked from this process, whose threads (the reactor's pool, the
 lease heartbeat) must not be copied mid-operation.
 """
@@ -15,6 +16,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,20 +40,32 @@ class AnalysisPool:
         self.seen = 0
         self.restarts = 0
         self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._warming: threading.Thread | None = None
 
     def expect(self, pages: int) -> None:
-        """Start the workers now if this crawl will analyze more than in_process_pages pages, so
-        their start-up (a second or so of imports) overlaps the first pages instead of following them."""
-        if self.workers > 0 and pages > self.in_process_pages and self._executor is None:
-            pool = self._pool()
-            for _ in range(self.workers):
-                pool.submit(os.getpid)
+        """Start the workers in the background if this crawl will analyze more than
+        in_process_pages pages: their start-up (a second of imports in the fork server) then
+        overlaps the first pages, which this process analyzes meanwhile, instead of stalling them."""
+        if self.workers > 0 and pages > self.in_process_pages and self._executor is None and self._warming is None:
+            self._warming = threading.Thread(target=self._warm, name="newsmon-pool-start", daemon=True)
+            self._warming.start()
+
+    def _warm(self) -> None:
+        pool = self._pool()
+        # A worker is ready once it has answered: spawning and the fork server's imports are done.
+        for future in [pool.submit(os.getpid) for _ in range(self.workers)]:
+            try:
+                future.result()
+            except BrokenProcessPool:
+                break
 
     async def analyze(self, page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: int | None,
                       learned: Collection[str]) -> Analysis | None:
         """Analyze one page; a crashed worker costs a retry here, never the page."""
         self.seen += 1
-        if self.workers <= 0 or self.seen <= self.in_process_pages:
+        warming = self._warming is not None and self._warming.is_alive()
+        if self.workers <= 0 or self.seen <= self.in_process_pages or warming:
             return analyze(page, rules, min_chars, run_id, learned)
         args = (page, tuple(rules), min_chars, run_id, frozenset(learned))
         try:
@@ -65,11 +79,12 @@ class AnalysisPool:
             return analyze(*args)
 
     def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["crawler.analysis"])
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        return self._executor
+        with self._lock:
+            if self._executor is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["crawler.analysis"])
+                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            return self._executor
 
     def _discard(self) -> None:
         if self._executor is not None:
@@ -78,6 +93,8 @@ class AnalysisPool:
 
     def close(self) -> None:
         """Stop the workers."""
+        if self._warming is not None:
+            self._warming.join()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

@@ -184,7 +184,10 @@ class NewsSpider(scrapy.Spider):
                               headers=headers)
 
     def _remember_validators(self, url: str, response: Response) -> None:
-        # So that a later revisit of the article can be a conditional request.
+        # So that a later revisit of the article can be a conditional request; a source that is
+        # never revisited has no use for them (and would hash every page for nothing).
+        if not self.source.revisit:
+            return
         etag, last_modified = _header(response, "ETag"), _header(response, "Last-Modified")
         if etag or last_modified:
             self.answers[url] = {"etag": etag, "last_modified": last_modified,
