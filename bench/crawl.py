@@ -204,11 +204,12 @@ def main() -> None:
 
 def run_alternatives(site: Site, host: str, count: int) -> list[CrawlResult]:
     results = []
-    if host != "127.0.0.1":
+    for with_metadata in (False, True):
+        if host != "127.0.0.1":
+            site.command("clear")
+            results.append(run_trafilatura(site.url, count, with_metadata))
         site.command("clear")
-        results.append(run_trafilatura(site.url, count))
-    site.command("clear")
-    results.append(run_plain_scrapy(site.url, count))
+        results.append(run_plain_scrapy(site.url, count, with_metadata))
     for alt in results:
         print(f"{alt.name}: {alt.fetched} pages, {len(alt.texts)} texts in {alt.seconds:.1f} s "
               f"({len(alt.texts) / alt.seconds:.1f}/s)")

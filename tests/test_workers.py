@@ -8,12 +8,14 @@ import signal
 import time
 
 from crawler.analysis import analyze
+from crawler.config import load_config
 from crawler.items import FetchedPage
 from crawler.workers import AnalysisPool
 from scheduler.sample_site import build_sample_site
 
 BASE = "http://127.0.0.1:8000"
 SITE = build_sample_site(BASE)
+RULES = load_config().rules
 
 
 def _page(url: str, html: str | None = None) -> FetchedPage:
@@ -22,15 +24,17 @@ def _page(url: str, html: str | None = None) -> FetchedPage:
 
 def test_pool_gives_the_same_analysis_as_this_process() -> None:
     async def run() -> list[object]:
-        pool = AnalysisPool(workers=2, in_process_pages=0)
+        pool = AnalysisPool(workers=2, in_process_pages=0, rules=RULES)
         try:
-            return list(await asyncio.gather(*(pool.analyze(_page(u), (), 100, None, ()) for u in SITE.relevant)))
+            return list(await asyncio.gather(*(pool.analyze(_page(u), 100, None, ()) for u in SITE.relevant)))
         finally:
             assert len(pool.pids()) >= 1  # it really ran in workers
             pool.close()
 
     results = asyncio.run(run())
-    assert results == [analyze(_page(u), (), 100, None, ()) for u in SITE.relevant]
+    assert results == [analyze(_page(u), RULES, 100, None, ()) for u in SITE.relevant]
+    # The rules reached the workers (set once per worker, not sent with each page).
+    assert all(r is not None and r.article.matches for r in results)
 
 
 def test_a_killed_worker_loses_no_page() -> None:
@@ -43,7 +47,7 @@ def test_a_killed_worker_loses_no_page() -> None:
     async def run() -> tuple[object, int]:
         pool = AnalysisPool(workers=1, in_process_pages=0)
         try:
-            task = asyncio.ensure_future(pool.analyze(_page(url, huge), (), 100, None, ()))
+            task = asyncio.ensure_future(pool.analyze(_page(url, huge), 100, None, ()))
             deadline = time.monotonic() + 30
             while not pool.pids() and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
