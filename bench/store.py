@@ -12,16 +12,18 @@ How each figure is measured:
   spread band hashes uniformly) and matches (1 article in 5), with ~300-byte texts to keep the file
   small; 1 article in 10 is a copy of an earlier story; 50 sources; one article every 30 s.
 - Insert rate: `Repository.add_articles` in batches of 50, as the crawl pipeline writes, of `--sample`
-  articles with 3-6 KB texts (5% exact copies, 10% near copies, 2% known URLs), timed at each size
-  (the sample is the last rows of that size). Its rows are then moved onto the fill's timeline, so
-  a time window holds as many articles at both sizes.
+  articles with 3-6 KB texts (5% exact copies, 10% near copies, 2% known URLs) into a store of
+  size - sample articles; the figure is the median batch (the overall rate is printed beside). Raw
+  rows then top the store up to the size (a known URL adds no article), and the sample's rows move
+  onto the fill's timeline, so a time window holds as many articles at both sizes.
 - Reads, median of `--reps` calls, through the Repository calls the CLI and crawler make:
   `query --new` (as scheduler/cli.py: consumer_cursor, max_article_id, articles(after_id),
   advance_consumer; cursor 200 articles back), plain `query` (newest 50), `query --since` (the last
   hour), known_urls (100 URLs, half known), find_story (a random fingerprint), revisit_candidates
   (one source, the last day).
-- Plans at the large size: EXPLAIN (QUERY PLAN) of each SELECT those calls emitted, flagged when it
-  reads a big table whole or sorts all of it.
+- Plans at the large size: EXPLAIN (QUERY PLAN) of each SELECT those calls emitted (add_articles':
+  from its last timed batch, as SQLite plans an IN list by its length), flagged when one reads a big
+  table whole, searches an index for IS NULL (most rows), leaves a range unbounded or sorts it all.
 Last, the large/small ratio of each goal figure (goal < 3 each).
 """
 
@@ -40,6 +42,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -86,6 +89,13 @@ class Store:
         self.when = datetime_bind or (lambda v: v)
         # id -> (content_hash, simhash, bands) of some originals, for the sample's copies.
         self.kept: dict[int, tuple[str, int, tuple[int, ...]]] = {}
+        self.filled: list[range] = []
+        self.batch_sql: list[tuple[str, Any]] = []
+
+    def bulk_id(self, rng: random.Random) -> int:
+        """Return the id of a random article of the fill (its URL is article_url(id))."""
+        ids = rng.choices(self.filled, weights=[len(r) for r in self.filled])[0]
+        return rng.choice(ids)
 
     @contextmanager
     def raw(self) -> Iterator[Any]:
@@ -93,10 +103,14 @@ class Store:
         try:
             cur = conn.cursor()
             if self.dialect == "sqlite":
-                cur.execute("PRAGMA cache_size=-1000000")  # 1 GB for the fill; dropped below
+                # 1 GB of cache while filling; engine.dispose() drops it before anything is timed.
+                cur.execute("PRAGMA cache_size=-1000000")
                 cur.execute("BEGIN")
             yield cur
-            conn.commit() if self.dialect != "sqlite" else cur.execute("COMMIT")
+            if self.dialect == "sqlite":
+                cur.execute("COMMIT")
+            else:
+                conn.commit()
         finally:
             conn.close()
 
@@ -112,6 +126,7 @@ class Store:
     def fill(self, count: int, rng: random.Random) -> None:
         """Append `count` articles with their URLs, bands and matches, straight through the DBAPI."""
         start = self.repo.max_article_id() + 1
+        self.filled.append(range(start, start + count))
         texts = [words(rng, 45) for _ in range(500)]
         for base in range(start, start + count, 20_000):
             articles, urls, band_rows, matches = [], [], [], []
@@ -161,7 +176,7 @@ class Store:
             if kind < 0.05:
                 h = old_hash
             elif kind < 0.15:
-                sim = to_signed((old_sim ^ 0b1001 << 30) & ((1 << 64) - 1))
+                sim = to_signed((old_sim ^ (0b1001 << 30)) & ((1 << 64) - 1))  # 2 bits apart
                 bands = old_bands[:4] + bands[4:]
             elif kind < 0.17:
                 variants.append(article_url(old_id))
@@ -177,9 +192,12 @@ class Store:
         and the outcome counts."""
         before, spent, counts = self.repo.max_article_id(), [], {"new": 0, "duplicate": 0, "known": 0}
         for i in range(0, len(news), BATCH):
-            t0 = time.perf_counter()
-            outcomes = self.repo.add_articles(news[i:i + BATCH], near_duplicate_bits=NEAR_DUPLICATE_BITS)
-            spent.append(time.perf_counter() - t0)
+            with captured(self.engine) as seen:
+                t0 = time.perf_counter()
+                outcomes = self.repo.add_articles(news[i:i + BATCH], near_duplicate_bits=NEAR_DUPLICATE_BITS)
+                spent.append(time.perf_counter() - t0)
+            # SQLite plans an IN list by its length: the plans to check are those of a full batch.
+            self.batch_sql = seen
             for o in outcomes:
                 counts[o.status] += 1
         ids = range(before + 1, self.repo.max_article_id() + 1)
@@ -231,9 +249,9 @@ def captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
 
     def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if not executemany and re.match(r"\s*SELECT\b.*\bFROM\b", statement, re.S | re.I):
-            if all(statement != s for s, _ in seen):
-                seen.append((statement, parameters))
+        select = not executemany and re.match(r"\s*SELECT\b.*\bFROM\b", statement, re.S | re.I)
+        if select and all(statement != s for s, _ in seen):
+            seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", grab)
     try:
@@ -265,6 +283,13 @@ def problems(dialect: str, statement: str, plan: list[str]) -> list[str]:
             if m and m[1] in BIG_TABLES:
                 scans.append(m[1])
                 found.append(f"full scan of {m[1]}")
+    # A range the index does not bound leaves every row the other conditions match to be read.
+    for table, column in re.findall(r"\b(\w+?)(?:_\d+)?\.(\w+) (?:>=?|<=?) (?:\?|%\(\w+\)s)", statement):
+        # SQLite prints a bounded range as "(first_seen>?)", PostgreSQL as "Index Cond: (... first_seen >= ...)".
+        bounded = rf"\b{'rowid' if column == 'id' else column}[<>]" if dialect == "sqlite" else \
+            rf"(?:Index Cond|Recheck Cond):.*\b{column} [<>]"
+        if table in BIG_TABLES and not any(re.search(bounded, s) for s in plan):
+            found.append(f"{table}.{column} range not bounded by an index")
     sort = any("TEMP B-TREE FOR ORDER BY" in s or re.match(r"(?:->)?\s*Sort\s", s.strip()) for s in plan)
     if sort and scans:
         found.append(f"sorts every row of {scans[0]}")
@@ -275,14 +300,14 @@ def shorten(statement: str) -> str:
     one = " ".join(statement.split())
     one = re.sub(r"^SELECT (.{60}).*? FROM ", r"SELECT \1... FROM ", one)
     one = re.sub(r"\((?:\?, ){3,}\?\)", "(?, ...)", one)
-    return re.sub(r"\((?:%\(\w+\)s, ){3,}%\(\w+\)s\)", "(%s, ...)", one)
+    return re.sub(r"\((?:%\(\w+\)s(?:::\w+)?, ){3,}%\(\w+\)s(?:::\w+)?\)", "(%s, ...)", one)
 
 
 def median_time(calls: list[Callable[[], object]], warmup: int = 5) -> float:
     for call in calls[:warmup]:
         call()
     samples = []
-    for call in calls:
+    for call in calls[warmup:]:
         t0 = time.perf_counter()
         call()
         samples.append(time.perf_counter() - t0)
@@ -298,29 +323,32 @@ def query_new(repo: Repository, consumer: str) -> int:
     return len(articles)
 
 
-def reads(store: Store, rng: random.Random, reps: int, tag: str) -> dict[str, Callable[[], object]]:
-    """One call of each timed read, as a factory of fresh arguments per repetition."""
+def reads(store: Store, rng: random.Random, count: int, tag: str) -> dict[str, list[Callable[[], object]]]:
+    """`count` calls of each timed read, their arguments drawn beforehand (so not timed)."""
     repo = store.repo
     newest = repo.max_article_id()
-    bulk_ids = [i for i in store.kept if i < newest - 10_000] or list(store.kept)
-    consumers = iter(store.consumers(reps + 10, newest - 200, tag))
+    consumers = store.consumers(count, newest - 200, tag)
     since = first_seen(newest) - timedelta(hours=1)
     revisit_since = first_seen(newest) - timedelta(days=1)
 
     def urls() -> list[str]:
-        known = [article_url(rng.randrange(1, bulk_ids[-1])) for _ in range(50)]
+        known = [article_url(store.bulk_id(rng)) for _ in range(50)]
         return known + [f"https://www.{rng.choice(SOURCES)}.example/new/{uuid.uuid4().hex}.html" for _ in range(50)]
 
     def probe() -> tuple[int, tuple[int, ...]]:
         return to_signed(rng.getrandbits(64)), tuple(to_signed(rng.getrandbits(64)) for _ in range(BANDS))
 
+    def each(make: Callable[[], Callable[[], object]]) -> list[Callable[[], object]]:
+        return [make() for _ in range(count)]
+
+    names = iter(consumers)
     return {
-        "query --new": lambda: query_new(repo, next(consumers)),
-        "query (newest 50)": lambda: repo.articles(ArticleFilter(limit=50)),
-        "query --since 1h": lambda: repo.articles(ArticleFilter(since=since)),
-        "known_urls (100)": lambda: repo.known_urls(urls()),
-        "find_story": lambda: repo.find_story(*probe(), NEAR_DUPLICATE_BITS),
-        "revisit_candidates": lambda: repo.revisit_candidates(rng.choice(SOURCES), revisit_since),
+        "query --new": each(lambda: partial(query_new, repo, next(names))),
+        "query (newest 50)": each(lambda: partial(repo.articles, ArticleFilter(limit=50))),
+        "query --since 1h": each(lambda: partial(repo.articles, ArticleFilter(since=since))),
+        "known_urls (100)": each(lambda: partial(repo.known_urls, urls())),
+        "find_story": each(lambda: partial(repo.find_story, *probe(), NEAR_DUPLICATE_BITS)),
+        "revisit_candidates": each(lambda: partial(repo.revisit_candidates, rng.choice(SOURCES), revisit_since)),
     }
 
 
@@ -335,13 +363,14 @@ def measure(store: Store, size: int, args: argparse.Namespace, rng: random.Rando
     # A known URL adds no article: raw rows top the store up to exactly `size`.
     store.fill(size - store.repo.article_count(), rng)
     count = store.repo.article_count()
-    print(f"[{store.dialect} {count:,}] bulk fill {fill_s:.0f} s (raw {'executemany' if store.dialect == 'sqlite' else 'COPY'}),"
-          f" {store.size_mb():,.0f} MB; add_articles, {args.sample // BATCH} batches of {BATCH}:"
+    how = "executemany" if store.dialect == "sqlite" else "COPY"
+    print(f"[{store.dialect} {count:,}] bulk fill {fill_s:.0f} s (raw {how}), {store.size_mb():,.0f} MB;"
+          f" add_articles, {args.sample // BATCH} batches of {BATCH}:"
           f" {rate:,.0f} articles/s in the median batch, {overall:,.0f} overall"
           f" ({counts['new']} new, {counts['duplicate']} duplicate, {counts['known']} known)")
     figures = {"add_articles (per article)": 1 / rate}
-    for name, call in reads(store, rng, args.reps, tag).items():
-        figures[name] = median_time([call] * args.reps)
+    for name, calls in reads(store, rng, args.reps + 5, tag).items():
+        figures[name] = median_time(calls)
     newest = store.repo.max_article_id()
     (consumer,) = store.consumers(1, newest - 200, tag + "count")
     print(f"[{store.dialect} {count:,}] rows returned: query --new {query_new(store.repo, consumer)}, "
@@ -351,25 +380,26 @@ def measure(store: Store, size: int, args: argparse.Namespace, rng: random.Rando
     return figures
 
 
-def plans(store: Store, args: argparse.Namespace, rng: random.Random) -> int:
-    """Print the plan of every SELECT the timed calls make; return how many plans have a problem."""
-    calls = dict(reads(store, rng, 2, "plan"))
-    news = store.sample(4, rng, "plan", store.repo.start_run("bench"))
-    calls["add_articles"] = lambda: store.repo.add_articles(news, near_duplicate_bits=NEAR_DUPLICATE_BITS)
-    calls["query --updated"] = lambda: store.repo.articles(ArticleFilter(updated_only=True))
-    bad = 0
-    print(f"\nquery plans at {store.repo.article_count():,} articles ({store.dialect}):")
+def plans(store: Store, rng: random.Random) -> int:
+    """Print the plan of every SELECT the timed calls made; return how many plans have a problem."""
+    calls = {name: each[0] for name, each in reads(store, rng, 1, "plan").items()}
+    calls["query --updated"] = partial(store.repo.articles, ArticleFilter(updated_only=True))
+    statements = []
     for name, call in calls.items():
         with captured(store.engine) as seen:
             call()
-        for statement, params in seen:
-            plan = store.explain(statement, params)
-            issues = problems(store.dialect, statement, plan)
-            bad += bool(issues)
-            print(f"  {name}: {shorten(statement)}")
-            for line in plan:
-                print(f"      {line}")
-            print(f"    -> {'PROBLEM: ' + '; '.join(issues) if issues else 'ok'}")
+        statements += [(name, statement, params) for statement, params in seen]
+    statements += [(f"add_articles (last batch of {BATCH})", s, p) for s, p in store.batch_sql]
+    bad = 0
+    print(f"\nquery plans at {store.repo.article_count():,} articles ({store.dialect}):")
+    for name, statement, params in statements:
+        plan = store.explain(statement, params)
+        issues = problems(store.dialect, statement, plan)
+        bad += bool(issues)
+        print(f"  {name}: {shorten(statement)}")
+        for line in plan:
+            print(f"      {line}")
+        print(f"    -> {'PROBLEM: ' + '; '.join(issues) if issues else 'ok'}")
     return bad
 
 
@@ -379,7 +409,7 @@ def run(url: str, args: argparse.Namespace) -> tuple[dict[str, float], dict[str,
     try:
         small = measure(store, args.small, args, rng)
         large = measure(store, args.large, args, rng)
-        bad = plans(store, args, rng)
+        bad = plans(store, rng)
     finally:
         store.repo.close()
     return small, large, bad

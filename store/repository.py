@@ -391,18 +391,17 @@ class Repository:
         return found
 
     def _band_owners(self, conn: Connection, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-        by_band: dict[int, list[int]] = {}
-        for band, value in dict.fromkeys(pairs):
-            by_band.setdefault(band, []).append(value)
+        wanted = list(dict.fromkeys(pairs))
         owners: dict[tuple[int, int], list[int]] = {}
-        # One query per band with `value IN (...)`: an index range on (band, value) in SQLite and
-        # PostgreSQL alike, where SQLite plans a row-value `(band, value) IN (...)` as a full scan.
-        for band, values in by_band.items():
-            for i in range(0, len(values), _IN_CHUNK):
-                rows = conn.execute(select(ArticleBand.value, ArticleBand.article_id).where(
-                    ArticleBand.band == band, ArticleBand.value.in_(values[i:i + _IN_CHUNK])))
-                for r in rows:
-                    owners.setdefault((band, r.value), []).append(r.article_id)
+        # OR of (band = ? AND value = ?): an index lookup per pair on (band, value) in SQLite
+        # (MULTI-INDEX OR) and PostgreSQL (BitmapOr). SQLite plans the row-value form
+        # `(band, value) IN (...)` as a full scan.
+        for i in range(0, len(wanted), _IN_CHUNK // 2):
+            chunk = wanted[i:i + _IN_CHUNK // 2]
+            rows = conn.execute(select(ArticleBand.band, ArticleBand.value, ArticleBand.article_id).where(
+                or_(*(and_(ArticleBand.band == band, ArticleBand.value == value) for band, value in chunk))))
+            for r in rows:
+                owners.setdefault((r.band, r.value), []).append(r.article_id)
         return owners
 
     def _simhashes(self, conn: Connection, ids: set[int]) -> dict[int, tuple[int | None, int | None]]:
