@@ -391,17 +391,20 @@ class Repository:
         return found
 
     def _band_owners(self, conn: Connection, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-        wanted = list(dict.fromkeys(pairs))
+        by_band: dict[int, list[int]] = {}
+        for band, value in dict.fromkeys(pairs):
+            by_band.setdefault(band, []).append(value)
         owners: dict[tuple[int, int], list[int]] = {}
-        # OR of (band = ? AND value = ?): an index lookup per pair on (band, value) in SQLite
-        # (MULTI-INDEX OR) and PostgreSQL (BitmapOr). SQLite plans the row-value form
-        # `(band, value) IN (...)` as a full scan.
-        for i in range(0, len(wanted), _IN_CHUNK // 2):
-            chunk = wanted[i:i + _IN_CHUNK // 2]
-            rows = conn.execute(select(ArticleBand.band, ArticleBand.value, ArticleBand.article_id).where(
-                or_(*(and_(ArticleBand.band == band, ArticleBand.value == value) for band, value in chunk))))
-            for r in rows:
-                owners.setdefault((r.band, r.value), []).append(r.article_id)
+        # One `band = ? AND value IN (...)` query per band: an index range on (band, value) in
+        # SQLite and PostgreSQL alike, compiled once and cached. SQLite plans the row-value form
+        # `(band, value) IN (...)` as a full scan, and an OR of 600 (band, value) pairs cost more
+        # to build in SQLAlchemy than the whole batch's inserts (measured on a 2,000-article crawl).
+        for band, values in by_band.items():
+            for i in range(0, len(values), _IN_CHUNK):
+                rows = conn.execute(select(ArticleBand.value, ArticleBand.article_id).where(
+                    ArticleBand.band == band, ArticleBand.value.in_(values[i:i + _IN_CHUNK])))
+                for r in rows:
+                    owners.setdefault((band, r.value), []).append(r.article_id)
         return owners
 
     def _simhashes(self, conn: Connection, ids: set[int]) -> dict[int, tuple[int | None, int | None]]:
