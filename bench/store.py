@@ -45,17 +45,17 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from crawler.fingerprints import BANDS, NEAR_DUPLICATE_BITS, to_signed
 from store.db import open_db
 from store.models import Article
 from store.repository import ArticleFilter, NewArticle, Repository
+from tests.conftest import fresh_pg_schema
 
 SOURCES = [f"outlet{n:02d}" for n in range(50)]
 RULES = [f"rule{n}" for n in range(10)]
@@ -415,21 +415,6 @@ def run(url: str, args: argparse.Namespace) -> tuple[dict[str, float], dict[str,
     return small, large, bad
 
 
-@contextmanager
-def pg_schema(base: str) -> Iterator[str]:
-    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"newsmon_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 GOALS = ("add_articles (per article)", "query --new", "known_urls (100)", "find_story")
 
 
@@ -457,7 +442,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results["SQLite"] = run(f"sqlite:///{tmp}/bench.db", args)
     if args.postgres:
-        with pg_schema(args.postgres) as url:
+        with fresh_pg_schema(args.postgres, prefix="newsmon_bench") as url:
             results["PostgreSQL"] = run(url, args)
     for name, (small, large, bad) in results.items():
         report(name, small, large, bad, args)

@@ -55,6 +55,7 @@ class StorePipeline:
         self.crawler: Crawler | None = None
         self.learned: set[str] = set()
         self._closing: asyncio.Future[None] | None = None
+        self._spider_closed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -148,6 +149,8 @@ class StorePipeline:
         stats = self._stats()
         if not stats.get_value("newsmon/fatal"):
             stats.set_value("newsmon/fatal", str(exc))
+            if self._spider_closed:
+                return  # the last batch, written as the spider closed: nothing left to stop
             assert self.crawler is not None and self.crawler.engine is not None
             # Scheduled, not awaited: closing waits for the items in flight, this one included.
             self._closing = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="store_failed"))
@@ -172,6 +175,7 @@ class StorePipeline:
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.run_id is None:
             return
+        self._spider_closed = True
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self.flush()

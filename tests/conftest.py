@@ -38,10 +38,11 @@ def _pg_driver(url: str) -> str:
 
 
 @contextmanager
-def fresh_pg_schema() -> Iterator[str]:
-    """Yield a PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    base = _pg_driver(pg_url_or_skip())
-    schema = f"newsmon_test_{uuid.uuid4().hex[:12]}"
+def fresh_pg_schema(server_url: str | None = None, prefix: str = "newsmon_test") -> Iterator[str]:
+    """Yield a PostgreSQL URL whose search_path is a fresh schema, dropped afterwards (the server
+    is NEWSMON_TEST_POSTGRES_URL's unless given)."""
+    base = _pg_driver(server_url or pg_url_or_skip())
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
