@@ -16,13 +16,8 @@ import hashlib
 import re
 from hashlib import blake2b
 
-import numpy as np
-from datasketch import MinHash
-from trafilatura.deduplication import sample_tokens
-
 _WORD = re.compile(r"\w+")
 SIMHASH_BITS = 64
-_BIT_SHIFTS = np.arange(SIMHASH_BITS, dtype=np.uint64)
 SHINGLE_WORDS = 3
 BANDS = 12
 ROWS = 5
@@ -47,9 +42,15 @@ def simhash(text: str) -> int:
     Bit for bit trafilatura's Simhash (tests/test_fingerprints.py checks it), with the per-token
     vote done in numpy: trafilatura's pure-Python loop cost 0.75 ms a page, this 0.3 ms.
     """
+    # numpy, datasketch and trafilatura are imported on first use, not with the module: a crawl
+    # that finds nothing new never fingerprints, and their imports were most of its start-up.
+    import numpy as np
+    from trafilatura.deduplication import sample_tokens
+
     tokens = sample_tokens(text, SIMHASH_BITS)
     hashes = np.frombuffer(b"".join([blake2b(t.encode(), digest_size=8).digest() for t in tokens]), dtype=">u8")
-    ones = ((hashes[:, None] >> _BIT_SHIFTS) & np.uint64(1)).sum(axis=0, dtype=np.int64)
+    shifts = np.arange(SIMHASH_BITS, dtype=np.uint64)
+    ones = ((hashes[:, None] >> shifts) & np.uint64(1)).sum(axis=0, dtype=np.int64)
     # A bit is set when at least as many tokens vote for it as against it.
     votes = 2 * ones - len(tokens)
     return to_signed(sum(1 << i for i in range(SIMHASH_BITS) if votes[i] >= 0))
@@ -67,6 +68,9 @@ def distance(a: int, b: int) -> int:
 
 def bands(text: str) -> tuple[int, ...]:
     """Return the text's MinHash LSH bands, each a signed 64-bit integer."""
+    import numpy as np
+    from datasketch import MinHash
+
     words = _WORD.findall(text.casefold())
     shingles = [" ".join(words[i:i + SHINGLE_WORDS]).encode("utf-8")
                 for i in range(max(1, len(words) - SHINGLE_WORDS + 1))]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet import task
 
-from crawler.analysis import Analysis
 from crawler.boilerplate import LEARNED_MIN_PAGES
 from crawler.fingerprints import NEAR_DUPLICATE_BITS
 from crawler.items import FetchedPage, FetchFailure
@@ -19,6 +18,9 @@ from crawler.workers import AnalysisPool
 from store.db import open_db
 from store.errors import StoreError
 from store.repository import Repository
+
+if TYPE_CHECKING:
+    from crawler.analysis import Analysis
 
 log = logging.getLogger(__name__)
 

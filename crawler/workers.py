@@ -20,10 +20,13 @@ import threading
 from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
-from crawler.analysis import Analysis, analyze
 from crawler.items import FetchedPage
 from crawler.rules import Rule
+
+if TYPE_CHECKING:
+    from crawler.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,18 @@ def _init_worker(rules: tuple[Rule, ...]) -> None:
 
 def _analyze_in_worker(page: FetchedPage, min_chars: int, run_id: int | None,
                        learned: frozenset[str]) -> Analysis | None:
+    from crawler.analysis import analyze
+
     return analyze(page, _worker_rules, min_chars, run_id, learned)
+
+
+def _analyze_here(page: FetchedPage, rules: tuple[Rule, ...], min_chars: int, run_id: int | None,
+                  learned: Collection[str]) -> Analysis | None:
+    # Imported on first use: a crawl that finds nothing new never analyzes, and trafilatura's
+    # import was most of its start-up.
+    from crawler.analysis import analyze
+
+    return analyze(page, rules, min_chars, run_id, learned)
 
 
 class AnalysisPool:
@@ -83,7 +97,7 @@ class AnalysisPool:
         self.seen += 1
         warming = self._warming is not None and self._warming.is_alive()
         if self.workers <= 0 or self.seen <= self.in_process_pages or warming:
-            return analyze(page, self.rules, min_chars, run_id, learned)
+            return _analyze_here(page, self.rules, min_chars, run_id, learned)
         try:
             return await asyncio.wrap_future(
                 self._pool().submit(_analyze_in_worker, page, min_chars, run_id, frozenset(learned)))
@@ -93,7 +107,7 @@ class AnalysisPool:
             log.warning("analysis worker died on %s; restarting the pool and analyzing it here", page.url)
             self._discard()
             self.restarts += 1
-            return analyze(page, self.rules, min_chars, run_id, learned)
+            return _analyze_here(page, self.rules, min_chars, run_id, learned)
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
