@@ -225,7 +225,7 @@ def print_ratios(limit: float, first: Crawl, second: Crawl, alternatives: list[C
           f"{discovery} (goal: all 304)")
     for alt in alternatives:
         alt_rate = len(alt.texts) / alt.seconds
-        print(f"ratio newsmon / {alt.name}: {rate / alt_rate:.2f}x faster (goal >= 2), F1 "
+        print(f"ratio newsmon / {alt.name} articles/s: {rate / alt_rate:.2f} (goal >= 2), F1 "
               f"{quality['newsmon']:.3f} vs {quality[alt.name]:.3f}")
     print(f"ratio second crawl / first crawl time: {second.seconds / first.seconds:.3f} (goal < 0.05)")
     print(f"ratio newsmon first crawl / CPU limit: {rate / limit:.2f} (goal >= 0.8)")

@@ -322,9 +322,9 @@ class Repository:
         if not news:
             return []
         with self._write() as conn:
-            # Set-based: what the batch needs to know about stored articles comes in three queries,
-            # not three per article (measured: the per-article queries were a third of the crawl
-            # process's time in a burst).
+            # Set-based: what the batch needs to know about stored articles comes in a few queries
+            # per batch, not three per article (measured: the per-article queries were a third of
+            # the crawl process's time in a burst).
             seen = _Seen(
                 urls=self._url_owners(conn, [u for new in news for u in (new.url, *new.variants)]),
                 originals=self._originals(conn, [new.content_hash for new in news]),

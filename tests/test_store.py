@@ -109,8 +109,7 @@ def test_a_batch_is_one_transaction_that_sees_its_own_earlier_articles(repo: Rep
 
 
 def test_a_failed_batch_stores_none_of_it(repo: Repository) -> None:
-    bad = _article(2, title="x" * 10)
-    object.__setattr__(bad, "source", None)  # NOT NULL column: the insert fails mid-batch
+    bad = _article(2, source=None)  # NOT NULL column: the insert fails mid-batch
     with pytest.raises(StoreError):
         repo.add_articles([_article(1), bad])
     assert repo.article_count() == 0
