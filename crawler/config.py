@@ -169,13 +169,16 @@ def _load_settings(path: Path, table: Any, env: Mapping[str, str], overrides: Ma
         ("environment", {k: env[f"NEWSMON_{k.upper()}"] for k in known if f"NEWSMON_{k.upper()}" in env}),
         ("command line", {k: v for k, v in overrides.items() if v is not None}),
     ]
+    # Which layer set each key, so an out-of-range value is reported where it was written.
+    origin: dict[str, tuple[str, str]] = {}
     for where, values in layers:
         for key, raw in values.items():
             if key not in known:
                 raise ConfigError(f"{where}: unknown setting {key!r}")
             label = f"NEWSMON_{key.upper()}" if where == "environment" else key
             settings = replace(settings, **{key: _coerce(where, label, known[key].type, raw)})
-    _check_settings(path, settings)
+            origin[key] = (where, label)
+    _check_settings(settings, origin)
     return settings
 
 
@@ -204,7 +207,7 @@ def _coerce(where: str, key: str, kind: Any, raw: Any) -> Any:
         raise ConfigError(f"{where}: {key} = {raw!r}: {exc}") from None
 
 
-def _check_settings(path: Path, s: Settings) -> None:
+def _check_settings(s: Settings, origin: Mapping[str, tuple[str, str]]) -> None:
     checks = [
         ("download_delay", s.download_delay >= 0), ("concurrency_per_domain", s.concurrency_per_domain >= 1),
         ("download_timeout", s.download_timeout > 0), ("retry_times", s.retry_times >= 0),
@@ -218,11 +221,13 @@ def _check_settings(path: Path, s: Settings) -> None:
     ]
     for key, ok in checks:
         if not ok:
-            raise ConfigError(f"{path}: setting {key} = {getattr(s, key)!r} is out of range")
+            where, label = origin[key]  # a default is never out of range
+            raise ConfigError(f"{where}: {label} = {getattr(s, key)!r} is out of range")
     try:
         parse_duration(s.every)
     except ValueError as exc:
-        raise ConfigError(f"{path}: setting every: {exc}") from None
+        where, label = origin["every"]
+        raise ConfigError(f"{where}: {label}: {exc}") from None
 
 
 # -- rules ---------------------------------------------------------------------------------------

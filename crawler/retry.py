@@ -11,11 +11,11 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.http import Response
+from scrapy.utils.response import response_status_message
 
 _RETRY_AT = "newsmon_retry_at"
-_RETRY_AFTER = "newsmon_retry_after"
 
 
 def backoff_delay(attempt: int, base: float, ceiling: float) -> float:
@@ -42,7 +42,11 @@ def retry_after(value: bytes | None, now: datetime | None = None) -> float | Non
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's RetryMiddleware, but each retry waits longer before it is sent."""
+    """Scrapy's RetryMiddleware, but each retry waits longer before it is sent.
+
+    The retry itself is Scrapy's public `get_retry_request()` (retry counting, stats, the give-up
+    log line); only the wait is ours.
+    """
 
     def __init__(self, settings: Any, base: float = 0.0, ceiling: float = 0.0) -> None:
         super().__init__(settings)
@@ -59,18 +63,29 @@ class BackoffRetryMiddleware(RetryMiddleware):
     def process_response(  # type: ignore[override]  # the spider argument is deprecated since 2.13
         self, request: Request, response: Response
     ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
         # 429 and 503 may say when to come back; honour it (capped) on the retry.
         wait = retry_after(response.headers.get("Retry-After"))
-        if wait is not None:
-            request.meta[_RETRY_AFTER] = min(wait, self.ceiling)
-        return super().process_response(request, response)
+        return self._retry_later(request, response_status_message(response.status), wait) or response
 
-    def _retry(self, request: Request, reason: str | Exception | type[Exception]) -> Request | None:
-        retry = super()._retry(request, reason)
+    def process_exception(  # type: ignore[override]  # the spider argument is deprecated since 2.13
+        self, request: Request, exception: Exception
+    ) -> Request | None:
+        if isinstance(exception, self.exceptions_to_retry) and not request.meta.get("dont_retry", False):
+            return self._retry_later(request, exception)
+        return None
+
+    def _retry_later(self, request: Request, reason: str | Exception, wait: float | None = None) -> Request | None:
+        assert self.crawler.spider is not None
+        retry = get_retry_request(
+            request, spider=self.crawler.spider, reason=reason,
+            max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+            priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
+            give_up_log_level=request.meta.get("give_up_log_level", self.give_up_log_level))
         if retry is not None:
             delay = backoff_delay(retry.meta.get("retry_times", 1), self.base, self.ceiling)
-            delay = max(delay, retry.meta.pop(_RETRY_AFTER, 0.0))
-            retry.meta[_RETRY_AT] = time.monotonic() + delay
+            retry.meta[_RETRY_AT] = time.monotonic() + max(delay, min(wait or 0.0, self.ceiling))
         return retry
 
     async def process_request(self, request: Request) -> None:

@@ -122,8 +122,14 @@ def test_bad_settings(tmp_path: Path) -> None:
     assert "unknown setting 'colour'" in _error(tmp_path, '[settings]\ncolour = 1\n' + EXAMPLE_SOURCE)
     with pytest.raises(ConfigError, match="NEWSMON_RETRY_TIMES = 'many'"):
         load_config(_seeds(tmp_path, EXAMPLE_SOURCE), env={"NEWSMON_RETRY_TIMES": "many"})
-    assert "download_timeout = -1.0 is out of range" in _error(
-        tmp_path, "[settings]\ndownload_timeout = -1\n" + EXAMPLE_SOURCE)
+    message = _error(tmp_path, "[settings]\ndownload_timeout = -1\n" + EXAMPLE_SOURCE)
+    assert f"{tmp_path / 'sources.toml'}: [settings]: download_timeout = -1.0 is out of range" in message
+
+
+def test_out_of_range_env_value_names_the_environment_not_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_seeds(tmp_path, EXAMPLE_SOURCE), env={"NEWSMON_RETRY_TIMES": "-1"})
+    assert str(caught.value) == "environment: NEWSMON_RETRY_TIMES = -1 is out of range"
 
 
 def test_seeds_from_env_and_missing_folder(tmp_path: Path) -> None:
