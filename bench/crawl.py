@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.alternatives import CrawlResult, run_plain_scrapy, run_trafilatura
 from bench.pages import BenchPage, generate
-from tests.quality.scoring import leaked, prf, tokens
+from bench.scoring import leaked, prf, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "newsbench.test"

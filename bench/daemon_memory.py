@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawler.config import default_seeds_dir
-from scheduler.sample_site import Page, SiteServer, load_articles
-from store.db import open_db
+from sample_site import Page, SiteServer, feed_page, long_paragraphs
+from store.records import Outcome
 from store.repository import Repository
 
-PARAGRAPHS = [p for a in load_articles() for p in a["paragraphs"] if len(p) > 150]
+PARAGRAPHS = long_paragraphs()
 
 
 def rss_kib(pid: int) -> int:
@@ -71,16 +71,13 @@ class GrowingSite:
                                         f"<nav>Home</nav><article><h1>Story {self.count}</h1>{body}</article>"
                                         f"<footer>(c)</footer></body></html>".encode()))
         self.items[feed].append(path)
-        links = "".join(f"<item><title>{p}</title><link>{self.server.url}{p}</link></item>" for p in self.items[feed])
-        self.server.set_page(f"/feed/{feed}.xml", Page(
-            f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{links}</channel></rss>'.encode(),
-            headers={"Content-Type": "application/rss+xml"}))
+        self.server.set_page(f"/feed/{feed}.xml", feed_page(self.server.url + p for p in self.items[feed]))
 
 
 def finished_runs(db: str) -> int:
-    repo = Repository(open_db(db))
+    repo = Repository.open(db)
     try:
-        return sum(1 for r in repo.runs(limit=100_000) if r.outcome != "running")
+        return sum(1 for r in repo.runs.recent(limit=100_000) if r.outcome != Outcome.RUNNING)
     finally:
         repo.close()
 

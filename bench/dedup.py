@@ -2,10 +2,12 @@
 
 Usage: python bench/dedup.py [--small 10000] [--large 1000000]
 1. Labelled pairs built from the sample articles (copies with other boilerplate, light edits, wire
-   republications, versus different articles on the same topic): precision and recall of newsmon's
-   test (a shared MinHash LSH band, confirmed by SimHash distance) for several thresholds.
+   republications, versus different articles on the same topic): precision and recall of the rule
+   the store applies, store.stories.same_story (a shared MinHash LSH band, confirmed by SimHash
+   distance), at several thresholds.
 2. A SQLite store filled with N random fingerprints (unrelated texts spread hashes uniformly):
-   time per near-duplicate lookup at the small and the large size; last, their ratio (goal < 3).
+   time per near-duplicate lookup (Articles.find_story) at the small and the large size; last,
+   their ratio (goal < 3).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.fingerprints import BANDS, NEAR_DUPLICATE_BITS, bands, distance, same_story, simhash, to_signed
-from scheduler.sample_site import load_articles
-from store.db import open_db
+from crawler.fingerprints import BANDS, bands, simhash, to_signed
+from sample_site import load_articles
 from store.repository import Repository
+from store.stories import NEAR_DUPLICATE_BITS, distance, same_story
 
 
 def variants(paragraphs: list[str], rng: random.Random) -> list[str]:
@@ -50,26 +52,26 @@ def labelled_pairs(seed: int = 7) -> list[tuple[str, str, bool]]:
 
 
 def precision_recall(pairs: list[tuple[str, str, bool]]) -> None:
-    rows = []
+    """Print how store.stories.same_story, the rule the store applies, scores the labelled pairs."""
+    rows, prints = [], []
     for a, b, same in pairs:
         fa, fb = (bands(a), simhash(a)), (bands(b), simhash(b))
         shared = sum(x == y for x, y in zip(fa[0], fb[0], strict=True))
-        rows.append((same, shared, distance(fa[1], fb[1]), same_story(fa[0], fa[1], fb[0], fb[1])))
+        rows.append((same, shared, distance(fa[1], fb[1])))
+        prints.append((same, fa, fb))
     positives = sum(1 for r in rows if r[0])
     print(f"labelled pairs: {positives} same-story, {len(rows) - positives} different-story")
     print(f"same-story pairs: bands shared {sorted(r[1] for r in rows if r[0])}")
     print(f"same-story pairs: SimHash distance {sorted(r[2] for r in rows if r[0])}")
     print(f"different-story pairs: most bands shared {max(r[1] for r in rows if not r[0])}, "
           f"smallest SimHash distance {min(r[2] for r in rows if not r[0])}")
-    for threshold in (3, 6, 9, 12, 15):
-        tp = sum(1 for same, shared, d, _ in rows if same and shared and d <= threshold)
-        fp = sum(1 for same, shared, d, _ in rows if not same and shared and d <= threshold)
-        mark = "  <- newsmon" if threshold == NEAR_DUPLICATE_BITS else ""
-        print(f"  shared band and SimHash <= {threshold:2}: precision {tp / (tp + fp) if tp + fp else 1:.3f} "
+    for threshold in sorted({3, 6, 9, 15, NEAR_DUPLICATE_BITS}):
+        judged = [(same, same_story(*fa, *fb, max_bits=threshold)) for same, fa, fb in prints]
+        tp = sum(1 for same, joined in judged if same and joined)
+        fp = sum(1 for same, joined in judged if not same and joined)
+        mark = "  <- newsmon (store.stories.NEAR_DUPLICATE_BITS)" if threshold == NEAR_DUPLICATE_BITS else ""
+        print(f"  same_story(max_bits={threshold:2}): precision {tp / (tp + fp) if tp + fp else 1:.3f} "
               f"recall {tp / positives:.3f}{mark}")
-    tp = sum(1 for r in rows if r[0] and r[3])
-    fp = sum(1 for r in rows if not r[0] and r[3])
-    print(f"newsmon same_story(): precision {tp / (tp + fp) if tp + fp else 1:.3f} recall {tp / positives:.3f}")
 
 
 def fill(repo: Repository, count: int, rng: random.Random) -> None:
@@ -78,7 +80,7 @@ def fill(repo: Repository, count: int, rng: random.Random) -> None:
     try:
         cur = raw.cursor()
         cur.execute("BEGIN")
-        start = repo.max_article_id()
+        start = repo.articles.max_id()
         for base in range(start, start + count, 50_000):
             rows, band_rows = [], []
             for i in range(base + 1, min(start + count, base + 50_000) + 1):
@@ -98,10 +100,10 @@ def lookup_time(repo: Repository, rng: random.Random, probes: int = 2000) -> flo
     probe = [(to_signed(rng.getrandbits(64)), tuple(to_signed(rng.getrandbits(64)) for _ in range(BANDS)))
              for _ in range(probes)]
     for h, b in probe[:50]:
-        repo.find_story(h, b, NEAR_DUPLICATE_BITS)
+        repo.articles.find_story(h, b, NEAR_DUPLICATE_BITS)
     start = time.perf_counter()
     for h, b in probe:
-        repo.find_story(h, b, NEAR_DUPLICATE_BITS)
+        repo.articles.find_story(h, b, NEAR_DUPLICATE_BITS)
     return (time.perf_counter() - start) / probes
 
 
@@ -113,7 +115,7 @@ def main() -> None:
     precision_recall(labelled_pairs())
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Repository(open_db(f"sqlite:///{tmp}/bench.db"))
+        repo = Repository.open(f"sqlite:///{tmp}/bench.db")
         fill(repo, args.small, rng)
         small = statistics.median(lookup_time(repo, rng) for _ in range(3))
         t0 = time.perf_counter()

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scheduler.sample_site import SampleSite, SiteServer, build_sample_site
+from sample_site import SampleSite, SiteServer, build_sample_site
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def corpus_paragraphs() -> list[str]:
     with SiteServer() as server:
         site: SampleSite = build_sample_site(server.url)
     paragraphs: list[str] = []
-    for url in (*site.relevant, *site.irrelevant):
+    for url in site.articles.values():
         path = url.split("/", 3)[3]
         doc = lxml.html.fromstring(site.pages["/" + path].body)
         paragraphs += [p.text_content().strip() for p in doc.iter("p") if len(p.text_content()) > 120]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.quality.scoring import evaluate, newsmon, plain_trafilatura
+from bench.scoring import evaluate, newsmon, plain_trafilatura
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pages import BenchPage, generate
-from scheduler.sample_site import Page, SiteServer
+from sample_site import Page, SiteServer
 
 PER_LISTING = 20
 FEED_ITEMS = 50

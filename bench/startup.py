@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from store.db import open_db
-from store.repository import NewArticle, Repository
+from store.records import NewArticle
+from store.repository import Repository
 
 
 def timed(cmd: list[str], runs: int) -> float:
@@ -36,10 +36,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/small.db"
-        repo = Repository(open_db(db))
+        repo = Repository.open(db)
         for i in range(200):
-            repo.add_article(NewArticle(url=f"https://example.com/{i}", source="s", content_hash=f"{i:064x}",
-                                        text="Steel mills go green. " * 40, matches={"green": ("green",)}))
+            repo.articles.add(NewArticle(url=f"https://example.com/{i}", source="s", content_hash=f"{i:064x}",
+                                         text="Steel mills go green. " * 40, matches={"green": ("green",)}))
         repo.close()
         newsmon = [sys.executable, "-m", "scheduler", "--db", db]
         rows = [

@@ -11,20 +11,23 @@ How each figure is measured:
   into articles, article_urls (2 URLs each), article_bands (12 random bands each: unrelated texts
   spread band hashes uniformly) and matches (1 article in 5), with ~300-byte texts to keep the file
   small; 1 article in 10 is a copy of an earlier story; 50 sources; one article every 30 s.
-- Insert rate: `Repository.add_articles` in batches of 50, as the crawl pipeline writes, of `--sample`
+- Insert rate: `Articles.add_batch` in batches of 50, as the crawl pipeline writes, of `--sample`
   articles with 3-6 KB texts (5% exact copies, 10% near copies, 2% known URLs) into a store of
   size - sample articles; the figure is the median batch (the overall rate is printed beside). Raw
   rows then top the store up to the size (a known URL adds no article), and the sample's rows move
   onto the fill's timeline, so a time window holds as many articles at both sizes.
-- Reads, median of `--reps` calls, through the Repository calls the CLI and crawler make:
-  `query --new` (as scheduler/cli.py: consumer_cursor, max_article_id, articles(after_id),
-  advance_consumer; cursor 200 articles back), plain `query` (newest 50), `query --since` (the last
+- Reads, median of `--reps` calls, through the store calls the CLI and crawler make:
+  `query --new` (as scheduler/news.py: consumers.cursor, articles.max_id, articles.query(after_id),
+  consumers.advance; cursor 200 articles back), plain `query` (newest 50), `query --since` (the last
   hour), known_urls (100 URLs, half known), find_story (a random fingerprint), revisit_candidates
   (one source, the last day).
-- Plans at the large size: EXPLAIN (QUERY PLAN) of each SELECT those calls emitted (add_articles':
+- Plans at the large size: EXPLAIN (QUERY PLAN) of each SELECT those calls emitted (add_batch':
   from its last timed batch, as SQLite plans an IN list by its length), flagged when one reads a big
   table whole, searches an index for IS NULL (most rows), leaves a range unbounded or sorts it all.
 Last, the large/small ratio of each goal figure (goal < 3 each).
+
+Over the house's ~400 lines: one benchmark (fill, timed calls, plan checks) for two databases,
+whose parts mean nothing apart.
 """
 
 from __future__ import annotations
@@ -51,11 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
-from crawler.fingerprints import BANDS, NEAR_DUPLICATE_BITS, to_signed
-from store.db import open_db
+from bench.pg_schema import fresh_pg_schema
+from crawler.fingerprints import BANDS, to_signed
 from store.models import Article
-from store.repository import ArticleFilter, NewArticle, Repository
-from tests.conftest import fresh_pg_schema
+from store.records import ArticleFilter, NewArticle
+from store.repository import Repository
+from store.stories import NEAR_DUPLICATE_BITS
 
 SOURCES = [f"outlet{n:02d}" for n in range(50)]
 RULES = [f"rule{n}" for n in range(10)]
@@ -82,7 +86,7 @@ class Store:
     """One database under test: its repository, and raw bulk access for the fill."""
 
     def __init__(self, url: str) -> None:
-        self.repo = Repository(open_db(url))
+        self.repo = Repository.open(url)
         self.engine = self.repo.engine
         self.dialect = self.engine.dialect.name
         datetime_bind = Article.__table__.c.first_seen.type.bind_processor(self.engine.dialect)
@@ -125,7 +129,7 @@ class Store:
 
     def fill(self, count: int, rng: random.Random) -> None:
         """Append `count` articles with their URLs, bands and matches, straight through the DBAPI."""
-        start = self.repo.max_article_id() + 1
+        start = self.repo.articles.max_id() + 1
         self.filled.append(range(start, start + count))
         texts = [words(rng, 45) for _ in range(500)]
         for base in range(start, start + count, 20_000):
@@ -188,19 +192,19 @@ class Store:
         return out
 
     def add_sample(self, news: list[NewArticle]) -> tuple[float, float, dict[str, int]]:
-        """Store `news` by add_articles in batches of 50; return articles/s (median batch, and overall)
+        """Store `news` by add_batch in batches of 50; return articles/s (median batch, and overall)
         and the outcome counts."""
-        before, spent, counts = self.repo.max_article_id(), [], {"new": 0, "duplicate": 0, "known": 0}
+        before, spent, counts = self.repo.articles.max_id(), [], {"new": 0, "duplicate": 0, "known": 0}
         for i in range(0, len(news), BATCH):
             with captured(self.engine) as seen:
                 t0 = time.perf_counter()
-                outcomes = self.repo.add_articles(news[i:i + BATCH], near_duplicate_bits=NEAR_DUPLICATE_BITS)
+                outcomes = self.repo.articles.add_batch(news[i:i + BATCH], near_duplicate_bits=NEAR_DUPLICATE_BITS)
                 spent.append(time.perf_counter() - t0)
             # SQLite plans an IN list by its length: the plans to check are those of a full batch.
             self.batch_sql = seen
             for o in outcomes:
                 counts[o.status] += 1
-        ids = range(before + 1, self.repo.max_article_id() + 1)
+        ids = range(before + 1, self.repo.articles.max_id() + 1)
         with self.raw() as cur:
             mark = "?" if self.dialect == "sqlite" else "%s"
             cur.executemany(f"UPDATE articles SET first_seen = {mark} WHERE id = {mark}",
@@ -316,17 +320,17 @@ def median_time(calls: list[Callable[[], object]], warmup: int = 5) -> float:
 
 def query_new(repo: Repository, consumer: str) -> int:
     """Do what `newsmon query --new --consumer NAME` does with the store (scheduler/cli.py)."""
-    cursor = repo.consumer_cursor(consumer)
-    snapshot = repo.max_article_id()
-    articles = repo.articles(ArticleFilter(after_id=cursor))
-    repo.advance_consumer(consumer, max(snapshot, max((a.id for a in articles), default=0)))
+    cursor = repo.consumers.cursor(consumer)
+    snapshot = repo.articles.max_id()
+    articles = repo.articles.query(ArticleFilter(after_id=cursor))
+    repo.consumers.advance(consumer, max(snapshot, max((a.id for a in articles), default=0)))
     return len(articles)
 
 
 def reads(store: Store, rng: random.Random, count: int, tag: str) -> dict[str, list[Callable[[], object]]]:
     """`count` calls of each timed read, their arguments drawn beforehand (so not timed)."""
     repo = store.repo
-    newest = repo.max_article_id()
+    newest = repo.articles.max_id()
     consumers = store.consumers(count, newest - 200, tag)
     since = first_seen(newest) - timedelta(hours=1)
     revisit_since = first_seen(newest) - timedelta(days=1)
@@ -344,54 +348,55 @@ def reads(store: Store, rng: random.Random, count: int, tag: str) -> dict[str, l
     names = iter(consumers)
     return {
         "query --new": each(lambda: partial(query_new, repo, next(names))),
-        "query (newest 50)": each(lambda: partial(repo.articles, ArticleFilter(limit=50))),
-        "query --since 1h": each(lambda: partial(repo.articles, ArticleFilter(since=since))),
-        "known_urls (100)": each(lambda: partial(repo.known_urls, urls())),
-        "find_story": each(lambda: partial(repo.find_story, *probe(), NEAR_DUPLICATE_BITS)),
-        "revisit_candidates": each(lambda: partial(repo.revisit_candidates, rng.choice(SOURCES), revisit_since)),
+        "query (newest 50)": each(lambda: partial(repo.articles.query, ArticleFilter(limit=50))),
+        "query --since 1h": each(lambda: partial(repo.articles.query, ArticleFilter(since=since))),
+        "known_urls (100)": each(lambda: partial(repo.articles.known_urls, urls())),
+        "find_story": each(lambda: partial(repo.articles.find_story, *probe(), NEAR_DUPLICATE_BITS)),
+        "revisit_candidates": each(lambda: partial(repo.articles.revisit_candidates, rng.choice(SOURCES),
+                                                     revisit_since)),
     }
 
 
 def measure(store: Store, size: int, args: argparse.Namespace, rng: random.Random) -> dict[str, float]:
-    """Fill to `size` (the sample last, by add_articles), then time everything; print as it goes."""
+    """Fill to `size` (the sample last, by add_batch), then time everything; print as it goes."""
     tag = f"n{size}"
     t0 = time.perf_counter()
-    store.fill(size - store.repo.max_article_id() - args.sample, rng)
+    store.fill(size - store.repo.articles.max_id() - args.sample, rng)
     fill_s = time.perf_counter() - t0
-    news = store.sample(args.sample, rng, tag, store.repo.start_run("bench"))
+    news = store.sample(args.sample, rng, tag, store.repo.runs.start("bench"))
     rate, overall, counts = store.add_sample(news)
     # A known URL adds no article: raw rows top the store up to exactly `size`.
-    store.fill(size - store.repo.article_count(), rng)
-    count = store.repo.article_count()
+    store.fill(size - store.repo.articles.count(), rng)
+    count = store.repo.articles.count()
     how = "executemany" if store.dialect == "sqlite" else "COPY"
     print(f"[{store.dialect} {count:,}] bulk fill {fill_s:.0f} s (raw {how}), {store.size_mb():,.0f} MB;"
-          f" add_articles, {args.sample // BATCH} batches of {BATCH}:"
+          f" add_batch, {args.sample // BATCH} batches of {BATCH}:"
           f" {rate:,.0f} articles/s in the median batch, {overall:,.0f} overall"
           f" ({counts['new']} new, {counts['duplicate']} duplicate, {counts['known']} known)")
-    figures = {"add_articles (per article)": 1 / rate}
+    figures = {"add_batch (per article)": 1 / rate}
     for name, calls in reads(store, rng, args.reps + 5, tag).items():
         figures[name] = median_time(calls)
-    newest = store.repo.max_article_id()
+    newest = store.repo.articles.max_id()
     (consumer,) = store.consumers(1, newest - 200, tag + "count")
     print(f"[{store.dialect} {count:,}] rows returned: query --new {query_new(store.repo, consumer)}, "
-          f"query {len(store.repo.articles(ArticleFilter(limit=50)))}, "
-          f"--since {len(store.repo.articles(ArticleFilter(since=first_seen(newest) - timedelta(hours=1))))}, "
-          f"revisit {len(store.repo.revisit_candidates(SOURCES[0], first_seen(newest) - timedelta(days=1)))}")
+          f"query {len(store.repo.articles.query(ArticleFilter(limit=50)))}, "
+          f"--since {len(store.repo.articles.query(ArticleFilter(since=first_seen(newest) - timedelta(hours=1))))}, "
+          f"revisit {len(store.repo.articles.revisit_candidates(SOURCES[0], first_seen(newest) - timedelta(days=1)))}")
     return figures
 
 
 def plans(store: Store, rng: random.Random) -> int:
     """Print the plan of every SELECT the timed calls made; return how many plans have a problem."""
     calls = {name: each[0] for name, each in reads(store, rng, 1, "plan").items()}
-    calls["query --updated"] = partial(store.repo.articles, ArticleFilter(updated_only=True))
+    calls["query --updated"] = partial(store.repo.articles.query, ArticleFilter(updated_only=True))
     statements = []
     for name, call in calls.items():
         with captured(store.engine) as seen:
             call()
         statements += [(name, statement, params) for statement, params in seen]
-    statements += [(f"add_articles (last batch of {BATCH})", s, p) for s, p in store.batch_sql]
+    statements += [(f"add_batch (last batch of {BATCH})", s, p) for s, p in store.batch_sql]
     bad = 0
-    print(f"\nquery plans at {store.repo.article_count():,} articles ({store.dialect}):")
+    print(f"\nquery plans at {store.repo.articles.count():,} articles ({store.dialect}):")
     for name, statement, params in statements:
         plan = store.explain(statement, params)
         issues = problems(store.dialect, statement, plan)
@@ -415,15 +420,15 @@ def run(url: str, args: argparse.Namespace) -> tuple[dict[str, float], dict[str,
     return small, large, bad
 
 
-GOALS = ("add_articles (per article)", "query --new", "known_urls (100)", "find_story")
+GOALS = ("add_batch (per article)", "query --new", "known_urls (100)", "find_story")
 
 
 def report(name: str, small: dict[str, float], large: dict[str, float], bad: int, args: argparse.Namespace) -> None:
-    print(f"\n{name}: median per call (add_articles: per article in the median batch of {BATCH})")
+    print(f"\n{name}: median per call (add_batch: per article in the median batch of {BATCH})")
     print(f"  {'':28} {args.small:>12,} {args.large:>12,}   ratio")
     for key in small:
         print(f"  {key:28} {small[key] * 1e3:9.3f} ms {large[key] * 1e3:9.3f} ms  {large[key] / small[key]:6.2f}")
-    print(f"  insert rate, add_articles batches of {BATCH}: {1 / small[GOALS[0]]:,.0f} articles/s at {args.small:,}, "
+    print(f"  insert rate, add_batch batches of {BATCH}: {1 / small[GOALS[0]]:,.0f} articles/s at {args.small:,}, "
           f"{1 / large[GOALS[0]]:,.0f} at {args.large:,}")
     print(f"  query plans with a full scan or a full sort: {bad}")
 
@@ -432,7 +437,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
-    parser.add_argument("--sample", type=int, default=2_000, help="articles stored by add_articles at each size")
+    parser.add_argument("--sample", type=int, default=2_000, help="articles stored by add_batch at each size")
     parser.add_argument("--reps", type=int, default=200, help="timed calls per read figure")
     parser.add_argument("--postgres", metavar="URL", help="also run against this PostgreSQL database")
     args = parser.parse_args()

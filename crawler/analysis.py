@@ -12,7 +12,7 @@ from crawler.fingerprints import bands, content_hash, simhash
 from crawler.items import FetchedPage
 from crawler.rules import MatchText, Rule, match_rules
 from crawler.urls import canonicalize, is_http_url, same_site
-from store.repository import NewArticle
+from store.records import NewArticle
 
 _DATE_DISAGREEMENT = timedelta(days=2)
 
@@ -36,8 +36,7 @@ def _published(page_date: datetime | None, declared: bool, listed: datetime | No
     return page_date
 
 
-def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: int | None = None,
-            learned: Collection[str] = ()) -> Analysis | None:
+def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, learned: Collection[str] = ()) -> Analysis | None:
     """Turn a fetched page into an article ready to store, or None if it is not an article."""
     extracted = extract(page.html, page.url, min_chars=min_chars)
     if extracted is None:
@@ -65,7 +64,6 @@ def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, run_id: in
         language=extracted.language,
         description=extracted.description,
         matches=match_rules(rules, MatchText.of(extracted.title, text), extracted.language),
-        run_id=run_id,
         simhash=fingerprint,
         bands=bands(text),
     )

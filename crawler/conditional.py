@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from store.repository import ValidatorRecord
+from store.records import ValidatorRecord
 
 VERIFY_EVERY = 10
 

@@ -2,6 +2,11 @@
 
 Layers: defaults in code < seeds/sources.toml [settings] < NEWSMON_* environment < flags.
 Every error names the file, the source or rule, and the key.
+
+Keys the crawl does not use (the scheduler's `every` and `cron`) belong to the layer that reads
+them: it hands the loader a `KeyOwner` that parses them, and the loader layers them, rejects keys
+nobody owns, and reports the owner's complaint at the place the value was written. So crawler/
+never imports the scheduler's libraries, and the seeds files keep one format.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +50,6 @@ class Settings:
     max_articles_per_crawl: int = 1000
     max_links_per_page: int = 5000
     min_article_chars: int = 250
-    every: str = "30m"
     # Seconds a crawler's claim on a source outlives its last heartbeat (one every third of it).
     lease_ttl: float = 60.0
     # Every n-th check of a feed, sitemap or listing is unconditional, to catch a server whose
@@ -65,10 +69,10 @@ class Source:
     deny: tuple[re.Pattern[str], ...] = ()
     follow: int = 1
     rules: tuple[str, ...] | None = None
-    every: int | None = None
-    cron: str | None = None
     # Re-fetch articles first seen within this many seconds: a changed text becomes a new version.
     revisit: int | None = None
+    # The keys other layers own (KeyOwner), as their owner parsed them: {"every": 1800}.
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def seed_urls(self) -> tuple[str, ...]:
@@ -82,6 +86,8 @@ class Config:
     rules: tuple[Rule, ...]
     settings: Settings = field(default_factory=Settings)
     seeds_dir: Path | None = None
+    # The [settings] keys other layers own (KeyOwner), layered and parsed: {"every": 1800}.
+    extra_settings: Mapping[str, Any] = field(default_factory=dict)
 
     def source(self, name: str) -> Source:
         """Return the source called `name`."""
@@ -98,6 +104,19 @@ class Config:
         return tuple(r for r in self.rules if r.name in source.rules)
 
 
+@dataclass(frozen=True)
+class KeyOwner:
+    """Seeds keys that another layer reads and checks; each parser raises ValueError saying what is wrong."""
+
+    layer: str
+    # [settings] keys with their defaults as a file would write them; NEWSMON_<KEY> and flags apply too.
+    settings: Mapping[str, Any]
+    parse_setting: Callable[[str, Any], Any]
+    source_keys: frozenset[str]
+    # Gets the owned keys a [[source]] sets (maybe none) and returns their parsed values.
+    parse_source: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
 def default_seeds_dir() -> Path:
     """Find the seeds/ folder that ships with newsmon (checkout first, then installed data)."""
     checkout = Path(__file__).resolve().parent.parent / "seeds"
@@ -107,18 +126,23 @@ def default_seeds_dir() -> Path:
 
 
 def load_config(seeds_dir: Path | None = None, env: Mapping[str, str] | None = None,
-                overrides: Mapping[str, Any] | None = None) -> Config:
-    """Load seeds_dir (or $NEWSMON_SEEDS, or the default seeds) and apply env and flag overrides."""
+                overrides: Mapping[str, Any] | None = None, owners: Sequence[KeyOwner] | None = None) -> Config:
+    """Load seeds_dir (or $NEWSMON_SEEDS, or the default seeds) and apply env and flag overrides.
+
+    With `owners`, every key must be the crawler's or an owner's; without, keys the crawler does not
+    use are ignored (for callers that only want the rules or the crawl settings).
+    """
     env = os.environ if env is None else env
     folder = Path(seeds_dir or env.get("NEWSMON_SEEDS") or default_seeds_dir())
     if not folder.is_dir():
         raise ConfigError(f"{folder}: seeds folder not found")
     sources_doc = _read_toml(folder / SOURCES_FILE)
     rules_doc = _read_toml(folder / RULES_FILE)
-    settings = _load_settings(folder / SOURCES_FILE, sources_doc.pop("settings", {}), env, overrides or {})
+    settings, extra = _load_settings(folder / SOURCES_FILE, sources_doc.pop("settings", {}), env, overrides or {},
+                                     owners)
     rules = _load_rules(folder / RULES_FILE, rules_doc)
-    sources = _load_sources(folder / SOURCES_FILE, sources_doc, {r.name for r in rules})
-    return Config(sources=sources, rules=rules, settings=settings, seeds_dir=folder)
+    sources = _load_sources(folder / SOURCES_FILE, sources_doc, {r.name for r in rules}, owners)
+    return Config(sources=sources, rules=rules, settings=settings, seeds_dir=folder, extra_settings=extra)
 
 
 def parse_duration(text: str) -> int:
@@ -159,27 +183,40 @@ def _tables(path: Path, doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 # -- settings ------------------------------------------------------------------------------------
 
-def _load_settings(path: Path, table: Any, env: Mapping[str, str], overrides: Mapping[str, Any]) -> Settings:
+def _load_settings(path: Path, table: Any, env: Mapping[str, str], overrides: Mapping[str, Any],
+                   owners: Sequence[KeyOwner] | None) -> tuple[Settings, dict[str, Any]]:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [settings] must be a table")
     settings = Settings()
     known = {f.name: f for f in fields(Settings)}
+    owned = {key: owner for owner in owners or () for key in owner.settings}
     layers: list[tuple[str, Mapping[str, Any]]] = [
         (f"{path}: [settings]", table),
-        ("environment", {k: env[f"NEWSMON_{k.upper()}"] for k in known if f"NEWSMON_{k.upper()}" in env}),
+        ("environment", {k: env[f"NEWSMON_{k.upper()}"] for k in (*known, *owned) if f"NEWSMON_{k.upper()}" in env}),
         ("command line", {k: v for k, v in overrides.items() if v is not None}),
     ]
     # Which layer set each key, so an out-of-range value is reported where it was written.
     origin: dict[str, tuple[str, str]] = {}
+    raw_owned: dict[str, Any] = {}
     for where, values in layers:
         for key, raw in values.items():
-            if key not in known:
-                raise ConfigError(f"{where}: unknown setting {key!r}")
             label = f"NEWSMON_{key.upper()}" if where == "environment" else key
-            settings = replace(settings, **{key: _coerce(where, label, known[key].type, raw)})
+            if key in known:
+                settings = replace(settings, **{key: _coerce(where, label, known[key].type, raw)})
+            elif key in owned:
+                raw_owned[key] = raw
+            elif owners is not None:
+                raise ConfigError(f"{where}: unknown setting {key!r}")
             origin[key] = (where, label)
     _check_settings(settings, origin)
-    return settings
+    extra = {}
+    for key, owner in owned.items():
+        try:
+            extra[key] = owner.parse_setting(key, raw_owned.get(key, owner.settings[key]))
+        except ValueError as exc:
+            where, label = origin.get(key, (f"{owner.layer} defaults", key))
+            raise ConfigError(f"{where}: {label}: {exc}") from None
+    return settings, extra
 
 
 def _coerce(where: str, key: str, kind: Any, raw: Any) -> Any:
@@ -223,11 +260,6 @@ def _check_settings(s: Settings, origin: Mapping[str, tuple[str, str]]) -> None:
         if not ok:
             where, label = origin[key]  # a default is never out of range
             raise ConfigError(f"{where}: {label} = {getattr(s, key)!r} is out of range")
-    try:
-        parse_duration(s.every)
-    except ValueError as exc:
-        where, label = origin["every"]
-        raise ConfigError(f"{where}: {label}: {exc}") from None
 
 
 # -- rules ---------------------------------------------------------------------------------------
@@ -257,20 +289,22 @@ def _load_rules(path: Path, doc: dict[str, Any]) -> tuple[Rule, ...]:
 
 # -- sources -------------------------------------------------------------------------------------
 
-_SOURCE_KEYS = {"name", "feeds", "sitemaps", "start_urls", "allow", "deny", "follow", "rules", "every", "cron",
-                "revisit"}
+_SOURCE_KEYS = {"name", "feeds", "sitemaps", "start_urls", "allow", "deny", "follow", "rules", "revisit"}
 
 
-def _load_sources(path: Path, doc: dict[str, Any], rule_names: set[str]) -> tuple[Source, ...]:
-    sources = [_load_source(path, i, t, rule_names) for i, t in enumerate(_tables(path, doc, "source"), 1)]
+def _load_sources(path: Path, doc: dict[str, Any], rule_names: set[str],
+                  owners: Sequence[KeyOwner] | None) -> tuple[Source, ...]:
+    sources = [_load_source(path, i, t, rule_names, owners) for i, t in enumerate(_tables(path, doc, "source"), 1)]
     _unique(path, "source", [s.name for s in sources])
     return tuple(sources)
 
 
-def _load_source(path: Path, index: int, table: dict[str, Any], rule_names: set[str]) -> Source:
+def _load_source(path: Path, index: int, table: dict[str, Any], rule_names: set[str],
+                 owners: Sequence[KeyOwner] | None) -> Source:
     name = _name(path, "source", index, table)
     where = f"{path}: source {name!r}"
-    _no_unknown_keys(where, table, _SOURCE_KEYS)
+    if owners is not None:
+        _no_unknown_keys(where, table, _SOURCE_KEYS.union(*(o.source_keys for o in owners)))
     urls = {key: tuple(_urls(where, table, key)) for key in ("feeds", "sitemaps", "start_urls")}
     if not any(urls.values()):
         raise ConfigError(f"{where}: needs at least one of feeds, sitemaps, start_urls")
@@ -281,7 +315,6 @@ def _load_source(path: Path, index: int, table: dict[str, Any], rule_names: set[
     for rule in rules or ():
         if rule not in rule_names:
             raise ConfigError(f"{where}: rules: unknown rule {rule!r}")
-    every, cron = _schedule(where, table)
     revisit = None
     if "revisit" in table:
         try:
@@ -290,31 +323,18 @@ def _load_source(path: Path, index: int, table: dict[str, Any], rule_names: set[
             raise ConfigError(f"{where}: revisit: {exc}") from None
     return Source(name=name, feeds=urls["feeds"], sitemaps=urls["sitemaps"], start_urls=urls["start_urls"],
                   allow=_patterns(where, table, "allow"), deny=_patterns(where, table, "deny"),
-                  follow=follow, rules=tuple(rules) if rules is not None else None, every=every, cron=cron,
-                  revisit=revisit)
+                  follow=follow, rules=tuple(rules) if rules is not None else None, revisit=revisit,
+                  extra=_owned(where, table, owners or ()))
 
 
-def _schedule(where: str, table: dict[str, Any]) -> tuple[int | None, str | None]:
-    if "every" in table and "cron" in table:
-        raise ConfigError(f"{where}: set every or cron, not both")
-    every = cron = None
-    if "every" in table:
+def _owned(where: str, table: dict[str, Any], owners: Sequence[KeyOwner]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for owner in owners:
         try:
-            every = parse_duration(table["every"])
+            extra.update(owner.parse_source({k: v for k, v in table.items() if k in owner.source_keys}))
         except ValueError as exc:
-            raise ConfigError(f"{where}: every: {exc}") from None
-    if "cron" in table:
-        cron = table["cron"]
-        if not isinstance(cron, str):
-            raise ConfigError(f"{where}: cron must be a string like '*/30 * * * *'")
-        # APScheduler's own parser, so the daemon accepts exactly what validated here.
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(cron, timezone="UTC")
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{where}: cron {cron!r}: {exc}") from None
-    return every, cron
+            raise ConfigError(f"{where}: {exc}") from None
+    return extra
 
 
 def _urls(where: str, table: dict[str, Any], key: str) -> list[str]:

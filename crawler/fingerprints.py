@@ -7,7 +7,8 @@ MinHash (datasketch) estimates that similarity; cut into BANDS bands of ROWS val
 hashed to one integer, two texts with similarity s share at least one band with probability
 1 - (1 - s^ROWS)^BANDS: 0.99 at s = 0.8, 0.6 at s = 0.6, 0.01 at s = 0.2. A band is an indexed
 equality lookup in the store, so finding candidates costs the same at 10k or 1M articles. A
-candidate joins the story only if its SimHash is also within NEAR_DUPLICATE_BITS.
+candidate joins the story only if its SimHash is also within NEAR_DUPLICATE_BITS: that rule lives in
+store/stories.py, where the store applies it.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ import hashlib
 import re
 from hashlib import blake2b
 
+# The "same story" rule is the store's; re-exported so the crawler's callers keep one import.
+from store.stories import NEAR_DUPLICATE_BITS as NEAR_DUPLICATE_BITS
+from store.stories import distance as distance
+from store.stories import same_story as same_story
+
 _WORD = re.compile(r"\w+")
 SIMHASH_BITS = 64
 SHINGLE_WORDS = 3
 BANDS = 12
 ROWS = 5
-# Chosen from bench/dedup.py's labelled pairs: copies and light edits measured 0-12 bits apart,
-# different articles (same topic included) 18 or more.
-NEAR_DUPLICATE_BITS = 12
 
 
 def normalize_text(text: str) -> str:
@@ -61,11 +64,6 @@ def to_signed(value: int) -> int:
     return value - (1 << SIMHASH_BITS) if value >= 1 << (SIMHASH_BITS - 1) else value
 
 
-def distance(a: int, b: int) -> int:
-    """Return the number of differing bits between two SimHashes."""
-    return ((a ^ b) & ((1 << SIMHASH_BITS) - 1)).bit_count()
-
-
 def bands(text: str) -> tuple[int, ...]:
     """Return the text's MinHash LSH bands, each a signed 64-bit integer."""
     import numpy as np
@@ -85,8 +83,3 @@ def bands(text: str) -> tuple[int, ...]:
         out.append(to_signed(int.from_bytes(digest, "big")))
     return tuple(out)
 
-
-def same_story(bands_a: tuple[int, ...], simhash_a: int, bands_b: tuple[int, ...], simhash_b: int) -> bool:
-    """Decide as the store does: a shared band, and SimHashes within NEAR_DUPLICATE_BITS."""
-    shared = any(x == y for x, y in zip(bands_a, bands_b, strict=True))
-    return shared and distance(simhash_a, simhash_b) <= NEAR_DUPLICATE_BITS

@@ -1,32 +1,44 @@
-"""Thin Scrapy adapters: pages go through analysis into the store, failures onto the run."""
+"""The crawl's item pipelines, one job each, in Scrapy's order (crawler.settings.ITEM_PIPELINES):
+
+1. AnalysisPipeline: each FetchedPage through the worker pool (crawler.workers) into an AnalyzedPage;
+   a page that is no article is dropped, one whose analysis fails becomes a FetchFailure (recorded on
+   the run like any other). It owns when the pool starts and the boilerplate pages are stripped of.
+2. StorePipeline: AnalyzedPages into the database in batches, revisits as versions, and the
+   paragraph counts boilerplate learning needs (crawler.boilerplate).
+
+One module, as a Scrapy project keeps its pipelines: each is a thin adapter around the pure core
+or the store. The run's bookkeeping (its row, failures, outcome, the fatal stop) is no pipeline's
+job: see crawler.crawl_run. The pipelines talk to it and to each other by signals (crawler.signals).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
 
 from crawler.boilerplate import LEARNED_MIN_PAGES
+from crawler.context import crawl_context
 from crawler.fingerprints import NEAR_DUPLICATE_BITS
-from crawler.items import FetchedPage, FetchFailure
+from crawler.items import AnalyzedPage, FetchedPage, FetchFailure
+from crawler.signals import articles_scheduled, boilerplate_learned, run_opened, store_failed
 from crawler.workers import AnalysisPool
-from store.db import open_db
 from store.errors import StoreError
-from store.repository import Repository
+from store.records import AddStatus
 
 if TYPE_CHECKING:
     from crawler.analysis import Analysis
+    from store.records import NewArticle
+    from store.repository import Repository
 
 log = logging.getLogger(__name__)
-
-# How a spider's close reason becomes a run outcome.
-_OUTCOMES = {"finished": "ok", "shutdown": "stopped", "closespider_timeout": "timed_out"}
-
 
 # Articles written per transaction, and the longest an analyzed article waits for its batch. One
 # commit per article costs about three times the inserts (measured: ~5,800 vs ~16,000 rows/s on
@@ -38,89 +50,137 @@ BATCH_SIZE = 50
 BATCH_SECONDS = 1.0
 
 
-class StorePipeline:
-    """Open a run, store articles in batches (one transaction each), record failures, close the run."""
+def _ignore(*args: Any) -> None:
+    pass
 
-    def __init__(self, repository: Repository, min_chars: int, holder: str | None = None,
-                 pool: AnalysisPool | None = None, batch_size: int = BATCH_SIZE,
-                 batch_seconds: float = BATCH_SECONDS) -> None:
+
+class AnalysisPipeline:
+    """Turn each FetchedPage into an AnalyzedPage; drop pages that are no article."""
+
+    def __init__(self, pool: AnalysisPool, min_chars: int, stats: StatsCollector) -> None:
+        self.pool = pool
+        self.min_chars = min_chars
+        self.stats = stats
+        # Hashes of paragraphs learned as the source's boilerplate (crawler.boilerplate), as the
+        # storing pipeline loads and learns them.
+        self.learned: set[str] = set()
+        self.scheduled = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AnalysisPipeline:
+        context = crawl_context(crawler.settings)
+        workers = crawler.settings.getint("NM_ANALYSIS_WORKERS")
+        # The rules go to the pool once, and from it once to each worker (crawler.workers).
+        pool = AnalysisPool(workers or None, rules=context.rules)
+        pipeline = cls(pool, crawler.settings.getint("NM_MIN_ARTICLE_CHARS"), crawler.stats)
+        crawler.signals.connect(pipeline.articles_scheduled, signal=articles_scheduled)
+        crawler.signals.connect(pipeline.boilerplate_learned, signal=boilerplate_learned)
+        return pipeline
+
+    def articles_scheduled(self, count: int) -> None:
+        """Start the pool in the background once the crawl has more pages than it pays to analyze here."""
+        self.scheduled += count
+        self.pool.expect(self.scheduled)
+
+    def boilerplate_learned(self, hashes: set[str]) -> None:
+        """Strip these paragraphs from the pages analyzed from now on."""
+        self.learned.update(hashes)
+
+    async def process_item(self, item: Any) -> Any:
+        """Analyze a FetchedPage; pass anything else on."""
+        if not isinstance(item, FetchedPage):
+            return item
+        try:
+            result = await self.pool.analyze(item, self.min_chars, self.learned)
+        except Exception as exc:  # one bad page must not end the crawl: record it and go on
+            log.exception("analysis failed on %s", item.url)
+            return FetchFailure(item.source, item.url, f"analysis failed: {exc!r}")
+        if result is None:
+            self.stats.inc_value("newsmon/not_article")
+            # DEBUG: most pages a listing links to are articles, but a section page or an empty
+            # one is routine, not news.
+            raise DropItem(f"not an article: {item.url}", log_level="DEBUG")
+        for paragraph in result.removed:
+            log.info("%s: removed learned boilerplate: %.100r", item.url, paragraph)
+        return AnalyzedPage(item.url, result, item.revisit_of)
+
+    def close_spider(self) -> None:
+        """Stop the workers (every page has been analyzed by now: Scrapy waits for items in flight)."""
+        self.pool.close()
+
+
+class StorePipeline:
+    """Store AnalyzedPages in batches (one transaction each); count their paragraphs for learning."""
+
+    def __init__(self, repository: Repository, source: str, stats: StatsCollector, batch_size: int = BATCH_SIZE,
+                 batch_seconds: float = BATCH_SECONDS, on_learned: Callable[[set[str]], object] = _ignore,
+                 on_failure: Callable[[StoreError], object] = _ignore) -> None:
+        """Store into `repository` for `source`; tell `on_learned` what boilerplate is learned and
+        `on_failure` which write failed."""
         self.repository = repository
+        self.source = source
+        self.stats = stats
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
+        self.on_learned = on_learned
+        self.on_failure = on_failure
+        self.run_id: int | None = None
+        self.failed = False
         self._batch: list[Analysis] = []
         self._next_batch = 1
         self._flushed = time.monotonic()
-        self.min_chars = min_chars
-        self.holder = holder
-        self.pool = pool or AnalysisPool(workers=0)
-        self.run_id: int | None = None
-        self.crawler: Crawler | None = None
-        self.learned: set[str] = set()
-        self._closing: asyncio.Future[None] | None = None
-        self._spider_closed = False
+        self._timer: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        engine = open_db(crawler.settings["NM_DB_URL"], migrate=False)
-        workers = crawler.settings.getint("NM_ANALYSIS_WORKERS")
-        pipeline = cls(Repository(engine), crawler.settings.getint("NM_MIN_ARTICLE_CHARS"),
-                       crawler.settings.get("NM_HOLDER"), AnalysisPool(workers or None))
-        pipeline.crawler = crawler
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        context = crawl_context(crawler.settings)
+        pipeline = cls(context.repository, context.source.name, crawler.stats,
+                       on_learned=lambda hashes: crawler.signals.send_catch_log(boilerplate_learned, hashes=hashes),
+                       on_failure=lambda exc: crawler.signals.send_catch_log(store_failed, exc=exc))
+        crawler.signals.connect(pipeline.run_opened, signal=run_opened)
         return pipeline
 
     def open_spider(self) -> None:
-        source = self._spider().source.name
-        self.pool.rules = tuple(self._spider().rules)
-        self.run_id = self.repository.start_run(source, holder=self.holder)
-        self.learned = set(self.repository.learned_blocks(source, LEARNED_MIN_PAGES))
-        self._stats().set_value("newsmon/run_id", self.run_id)
+        """Load what the source's boilerplate is so far; start the batch timer."""
+        try:
+            self.on_learned(set(self.repository.boilerplate.learned(self.source, LEARNED_MIN_PAGES)))
+        except StoreError as exc:
+            self._failed(exc)
         # A slow tail of downloads must not keep analyzed articles unwritten (and unseen by
         # `newsmon query`) for long.
         self._timer = task.LoopingCall(self._flush_if_due)
         self._timer.start(self.batch_seconds, now=False)
 
+    def run_opened(self, run_id: int) -> None:
+        """Store what follows under run `run_id`."""
+        self.run_id = run_id
+
     def _flush_if_due(self) -> None:
         if self._batch and time.monotonic() - self._flushed >= self.batch_seconds:
             self.flush()
 
-    async def process_item(self, item: Any) -> Any:
-        if isinstance(item, FetchFailure):
-            self._record_failure(item)
-        elif isinstance(item, FetchedPage):
-            await self._store(item)
-        return item
-
-    async def _store(self, page: FetchedPage) -> None:
-        stats = self._stats()
-        self.pool.expect(len(self._spider().scheduled))
-        try:
-            result = await self.pool.analyze(page, self.min_chars, self.run_id, self.learned)
-        except Exception as exc:  # one bad page must not end the crawl: record it and go on
-            log.exception("analysis failed on %s", page.url)
-            self._record_failure(FetchFailure(page.source, page.url, f"analysis failed: {exc!r}"))
-            return
-        if result is None:
-            stats.inc_value("newsmon/not_article")
-            log.debug("not an article: %s", page.url)
-            return
-        for paragraph in result.removed:
-            log.info("%s: removed learned boilerplate: %.100r", page.url, paragraph)
-        if page.revisit_of is not None:
-            self._store_version(page.revisit_of, result)
-            return
-        self._batch.append(result)
+    def process_item(self, item: Any) -> Any:
+        """Buffer an AnalyzedPage (or store it as a version); pass anything else on."""
+        if not isinstance(item, AnalyzedPage):
+            return item
+        if item.revisit_of is not None:
+            self._store_version(item.revisit_of, item.analysis)
+            return item
+        self._batch.append(item.analysis)
         if len(self._batch) >= self._next_batch or time.monotonic() - self._flushed >= self.batch_seconds:
             self.flush()
+        return item
 
     def _store_version(self, article_id: int, result: Analysis) -> None:
+        if not self._writable(1):
+            return
         try:
-            changed = self.repository.add_version(article_id, result.article)
+            changed = self.repository.articles.add_version(article_id, self._in_run(result))
         except StoreError as exc:
-            self._fatal(exc)
+            self._failed(exc)
             return
         if changed:
-            self._stats().inc_value("newsmon/updated")
+            self.stats.inc_value("newsmon/updated")
             log.info("%s: changed since last visit, stored as a new version", result.article.url)
 
     def flush(self) -> None:
@@ -128,78 +188,52 @@ class StorePipeline:
         self._flushed = time.monotonic()
         self._next_batch = min(self.batch_size, 2 * self._next_batch)
         batch, self._batch = self._batch, []
-        if not batch or self._stats().get_value("newsmon/fatal"):
+        if not batch or not self._writable(len(batch)):
             return
         try:
-            outcomes = self.repository.add_articles([r.article for r in batch],
-                                                    near_duplicate_bits=NEAR_DUPLICATE_BITS)
+            outcomes = self.repository.articles.add_batch([self._in_run(r) for r in batch],
+                                                          near_duplicate_bits=NEAR_DUPLICATE_BITS)
         except StoreError as exc:
-            self._fatal(exc)
+            self._failed(exc)
             return
-        stats = self._stats()
         for result, outcome in zip(batch, outcomes, strict=True):
-            stats.inc_value(f"newsmon/{outcome.status}")
-            if outcome.status == "new" and result.article.matches:
-                stats.inc_value("newsmon/matched")
-        self._learn(self._spider().source.name,
-                    [r for r, o in zip(batch, outcomes, strict=True) if o.status == "new"])
+            self.stats.inc_value(f"newsmon/{outcome.status}")
+            if outcome.status == AddStatus.NEW and result.article.matches:
+                self.stats.inc_value("newsmon/matched")
+        self._learn([r for r, o in zip(batch, outcomes, strict=True) if o.status == AddStatus.NEW])
 
-    def _fatal(self, exc: StoreError) -> None:
-        # The database cannot take writes (disk full, read-only, gone): every further page would
-        # fail the same way, so stop the crawl and let the caller report it (exit 1).
-        log.error("stopping the crawl: %s", exc)
-        stats = self._stats()
-        if not stats.get_value("newsmon/fatal"):
-            stats.set_value("newsmon/fatal", str(exc))
-            if self._spider_closed:
-                return  # the last batch, written as the spider closed: nothing left to stop
-            assert self.crawler is not None and self.crawler.engine is not None
-            # Scheduled, not awaited: closing waits for the items in flight, this one included.
-            self._closing = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="store_failed"))
+    def _in_run(self, result: Analysis) -> NewArticle:
+        # Analysis does not know the run (it runs in workers, before the run matters); the run's
+        # counters are kept by the store from each article's run_id.
+        return dataclasses.replace(result.article, run_id=self.run_id)
 
-    def _learn(self, source: str, new: list[Analysis]) -> None:
+    def _writable(self, articles: int) -> bool:
+        if not self.failed and self.run_id is not None:
+            return True
+        # The crawl is stopping on a database failure (crawl() raises it): the next crawl fetches
+        # these pages again, as after a kill.
+        log.warning("%s: %d analyzed article(s) not stored: %s", self.source, articles,
+                    "the database stopped taking writes" if self.failed else "the crawl has no run")
+        return False
+
+    def _learn(self, new: list[Analysis]) -> None:
         try:
-            counts = self.repository.count_blocks(source, [r.blocks for r in new])
+            counts = self.repository.boilerplate.count(self.source, [r.blocks for r in new])
         except StoreError as exc:
-            self._fatal(exc)
+            self._failed(exc)
             return
-        self.learned.update(h for h, pages in counts.items() if pages >= LEARNED_MIN_PAGES)
+        learned = {h for h, pages in counts.items() if pages >= LEARNED_MIN_PAGES}
+        if learned:
+            self.on_learned(learned)
 
-    def _record_failure(self, failure: FetchFailure) -> None:
-        self._stats().inc_value("newsmon/errors")
-        log.warning("%s: %s: %s", failure.source, failure.url, failure.reason)
-        if self.run_id is not None:
-            try:
-                self.repository.add_run_error(self.run_id, failure.url, failure.reason)
-            except StoreError as exc:
-                self._fatal(exc)
+    def _failed(self, exc: StoreError) -> None:
+        # The database cannot take writes (disk full, read-only, gone): every further write would
+        # fail the same way.
+        self.failed = True
+        self.on_failure(exc)
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
-        if self.run_id is None:
-            return
-        self._spider_closed = True
+    def close_spider(self) -> None:
+        """Write the last batch (Scrapy has waited for the items in flight)."""
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         self.flush()
-        stats = self._stats()
-        outcome = _OUTCOMES.get(reason, "failed")
-        if outcome == "ok" and not stats.get_value("newsmon/discovery_pages", 0):
-            outcome = "failed"  # a dead source: not one feed, sitemap or listing could be read
-        pages = stats.get_value("response_received_count", 0)
-        try:
-            if outcome == "ok" and not stats.get_value("newsmon/errors", 0) and not spider.capped:
-                self.repository.save_validators(spider.source.name, spider.answers)
-            self.repository.finish_run(self.run_id, outcome, int(pages))
-        except StoreError as exc:
-            log.error("could not close run %s: %s", self.run_id, exc)
-            stats.set_value("newsmon/fatal", stats.get_value("newsmon/fatal") or str(exc))
-        self.pool.close()
-        self.repository.engine.dispose()
-
-    def _spider(self) -> Any:
-        assert self.crawler is not None and self.crawler.spider is not None
-        return self.crawler.spider
-
-    def _stats(self) -> Any:
-        assert self.crawler is not None and self.crawler.stats is not None
-        return self.crawler.stats

@@ -1,17 +1,30 @@
-"""Run one crawl of one or more sources in this process (Twisted allows one per process)."""
+"""Run one crawl of one or more sources in this process (Twisted allows one per process).
+
+OWNS: crawl(): building each source's crawler (its CrawlContext, its spider's arguments), running
+them, reporting progress, and handing back each source's run record, looked up by id, or the
+StoreError that stopped the crawl.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.config import Config, Source
+from crawler.context import CONTEXT_SETTING, CrawlContext
 from crawler.settings import scrapy_settings
-from store.db import open_db
-from store.errors import StoreError
-from store.repository import Repository, RunRecord, utcnow
+from store.records import RunRecord, utcnow
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from crawler.crawl_run import CrawlRun
+    from store.repository import Repository
+
+log = logging.getLogger(__name__)
 
 # How often progress is reported while the crawl runs, in seconds.
 PROGRESS_INTERVAL = 0.5
@@ -32,25 +45,29 @@ class Progress:
 ProgressCallback = Callable[[list[Progress]], None]
 
 
-def crawl(config: Config, sources: Sequence[Source], db_url: str, *, holder: str | None = None,
+def crawl(config: Config, sources: Sequence[Source], repository: Repository, *, holder: str | None = None,
           on_progress: ProgressCallback | None = None, log_level: str = "WARNING") -> list[RunRecord]:
-    """Crawl `sources` once into the database at `db_url` and return their run records."""
+    """Crawl `sources` once into `repository` and return their run records, in the order of `sources`.
+
+    Every Scrapy component of the crawl uses `repository` (one engine per crawl process). A database
+    that stops taking writes stops the crawl, and its StoreError is raised here, the same instance.
+    """
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders.news import NewsSpider
 
-    engine = open_db(db_url)
-    repository = Repository(engine)
-    process = CrawlerProcess(scrapy_settings(config.settings, db_url, log_level, holder))
+    process = CrawlerProcess(scrapy_settings(config.settings, log_level))
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(NewsSpider)
-        revisit = (repository.revisit_candidates(source.name, utcnow() - timedelta(seconds=source.revisit))
+        # Into this crawler's own settings (a copy of the process's), before crawl() freezes them.
+        crawler.settings.set(CONTEXT_SETTING, CrawlContext(repository, source, tuple(config.rules_for(source)), holder),
+                             priority="cmdline")
+        revisit = (repository.articles.revisit_candidates(source.name, utcnow() - timedelta(seconds=source.revisit))
                    if source.revisit else {})
-        process.crawl(crawler, source=source, rules=config.rules_for(source),
-                      known_urls=repository.known_urls, max_articles=config.settings.max_articles_per_crawl,
-                      max_links=config.settings.max_links_per_page, revisit=revisit,
-                      validators=repository.validators(source.name, revisit),
+        process.crawl(crawler, source=source, known_urls=repository.articles.known_urls,
+                      max_articles=config.settings.max_articles_per_crawl, max_links=config.settings.max_links_per_page,
+                      revisit=revisit, validators=repository.validators.load(source.name, revisit),
                       verify_every=config.settings.validator_check_every)
         crawlers.append(crawler)
     if on_progress is not None:
@@ -58,14 +75,27 @@ def crawl(config: Config, sources: Sequence[Source], db_url: str, *, holder: str
     process.start()
     if on_progress is not None:
         on_progress(_progress(crawlers, sources))
-    fatal = [c.stats.get_value("newsmon/fatal") for c in crawlers if c.stats.get_value("newsmon/fatal")]
-    if fatal:
-        engine.dispose()
-        raise StoreError(fatal[0])
-    run_ids = [c.stats.get_value("newsmon/run_id") for c in crawlers]
-    records = {r.id: r for r in repository.runs(limit=max(50, len(sources) * 2), with_errors=True)}
-    engine.dispose()
-    return [records[i] for i in run_ids if i in records]
+    runs = [_run_of(crawler) for crawler in crawlers]
+    for run in runs:
+        if run is not None and run.error is not None:
+            raise run.error
+    run_ids = []
+    for source, run in zip(sources, runs, strict=True):
+        if run is None or run.run_id is None:
+            # Scrapy has logged why (an exception while the crawler started); there is no run to show.
+            log.error("%s: the crawl did not start, no run was recorded (see the errors above)", source.name)
+        else:
+            run_ids.append(run.run_id)
+    return repository.runs.get(run_ids)
+
+
+def _run_of(crawler: Crawler) -> CrawlRun | None:
+    from crawler.crawl_run import CrawlRun
+
+    try:
+        return crawler.get_extension(CrawlRun)
+    except RuntimeError:  # the crawl failed before its extensions were built
+        return None
 
 
 def _report_progress(crawlers: list[Any], sources: Sequence[Source], callback: ProgressCallback) -> None:

@@ -7,9 +7,8 @@ from typing import Any
 from crawler.config import Settings
 
 
-def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", holder: str | None = None
-                    ) -> dict[str, Any]:
-    """Return the Scrapy settings dict for one crawl process."""
+def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, Any]:
+    """Return the Scrapy settings dict for one crawl process (each crawler adds its CrawlContext: crawler.context)."""
     return {
         "BOT_NAME": "newsmon",
         "USER_AGENT": settings.user_agent,
@@ -57,7 +56,11 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
             # chain: every request, redirected ones included, is checked before it is sent.
             "crawler.guard.AddressGuardMiddleware": 50,
         },
-        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        # Analysis first, then storing: one job each (crawler.pipelines).
+        "ITEM_PIPELINES": {"crawler.pipelines.AnalysisPipeline": 200,
+                           "crawler.pipelines.StorePipeline": 300},
+        # The run's bookkeeping, from signals (crawler.crawl_run).
+        "EXTENSIONS": {"crawler.crawl_run.CrawlRun": 500},
         # The bounded queue in front of the analysis workers: the bodies of pages waiting for
         # analysis count against this, and past it Scrapy starts no new download, so a burst of
         # thousands of new articles holds at most ~5 MB of pages (Scrapy's default, made explicit
@@ -68,8 +71,6 @@ def scrapy_settings(settings: Settings, db_url: str, log_level: str = "INFO", ho
         # CPU). An article yields one item and a sitemap's requests need no parallelism; pages
         # are still analyzed in parallel across responses.
         "CONCURRENT_ITEMS": 4,
-        "NM_DB_URL": db_url,
-        "NM_HOLDER": holder,
         "NM_MIN_ARTICLE_CHARS": settings.min_article_chars,
         "NM_ANALYSIS_WORKERS": settings.analysis_workers,
     }

@@ -44,20 +44,19 @@ def _init_worker(rules: tuple[Rule, ...]) -> None:
     _worker_rules = rules
 
 
-def _analyze_in_worker(page: FetchedPage, min_chars: int, run_id: int | None,
-                       learned: frozenset[str]) -> Analysis | None:
+def _analyze_in_worker(page: FetchedPage, min_chars: int, learned: frozenset[str]) -> Analysis | None:
     from crawler.analysis import analyze
 
-    return analyze(page, _worker_rules, min_chars, run_id, learned)
+    return analyze(page, _worker_rules, min_chars, learned)
 
 
-def _analyze_here(page: FetchedPage, rules: tuple[Rule, ...], min_chars: int, run_id: int | None,
+def _analyze_here(page: FetchedPage, rules: tuple[Rule, ...], min_chars: int,
                   learned: Collection[str]) -> Analysis | None:
     # Imported on first use: a crawl that finds nothing new never analyzes, and trafilatura's
     # import was most of its start-up.
     from crawler.analysis import analyze
 
-    return analyze(page, rules, min_chars, run_id, learned)
+    return analyze(page, rules, min_chars, learned)
 
 
 class AnalysisPool:
@@ -91,23 +90,22 @@ class AnalysisPool:
             except BrokenProcessPool:
                 break
 
-    async def analyze(self, page: FetchedPage, min_chars: int, run_id: int | None,
-                      learned: Collection[str]) -> Analysis | None:
+    async def analyze(self, page: FetchedPage, min_chars: int, learned: Collection[str]) -> Analysis | None:
         """Analyze one page with the pool's rules; a crashed worker costs a retry here, never the page."""
         self.seen += 1
         warming = self._warming is not None and self._warming.is_alive()
         if self.workers <= 0 or self.seen <= self.in_process_pages or warming:
-            return _analyze_here(page, self.rules, min_chars, run_id, learned)
+            return _analyze_here(page, self.rules, min_chars, learned)
         try:
             return await asyncio.wrap_future(
-                self._pool().submit(_analyze_in_worker, page, min_chars, run_id, frozenset(learned)))
+                self._pool().submit(_analyze_in_worker, page, min_chars, frozenset(learned)))
         except BrokenProcessPool:
             # A worker died (killed, out of memory, a crash in a C extension). The pool is
             # unusable; start a new one for the next pages and do this one here.
             log.warning("analysis worker died on %s; restarting the pool and analyzing it here", page.url)
             self._discard()
             self.restarts += 1
-            return _analyze_here(page, self.rules, min_chars, run_id, learned)
+            return _analyze_here(page, self.rules, min_chars, learned)
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -1,4 +1,10 @@
-"""The `newsmon` command line: parse, call one function, format. Only this module prints."""
+"""The `newsmon` command line: parse, call one function, format. Only this module prints.
+
+The functions live where a web page or a queue worker can call them too: scheduler.crawling
+(lease-guarded crawls), scheduler.news (`--new` cursors), scheduler.status, scheduler.schedule,
+scheduler.demo. Over 400 lines for the nine commands' options and help texts, which are what a
+user reads; none of it is logic.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import click
 
 from scheduler.logs import setup_logging
 from scheduler.output import emit, output_options
+from store.db import DEFAULT_DB_URL
 
 # Exit codes (documented in README.md).
 EXIT_RUNTIME = 1
@@ -56,7 +63,7 @@ def errors_as_exit() -> Iterator[None]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(version=_version(), prog_name="newsmon")
-@click.option("--db", envvar="NEWSMON_DB", default="sqlite:///newsmon.db", show_default=True,
+@click.option("--db", envvar="NEWSMON_DB", default=DEFAULT_DB_URL, show_default=True,
               help="Database URL (SQLAlchemy form). Env: NEWSMON_DB.")
 @click.option("--seeds", envvar="NEWSMON_SEEDS", type=click.Path(path_type=Path),
               help="Folder with sources.toml and rules.toml. Env: NEWSMON_SEEDS. [default: bundled seeds/]")
@@ -75,7 +82,7 @@ def main(ctx: click.Context, db: str, seeds: Path | None, log_level: str, log_fo
     Example:
       newsmon crawl now && newsmon query --new
     """
-    ctx.obj = {"db": db, "seeds": seeds, "log_level": log_level}
+    ctx.obj = {"db": db, "seeds": seeds, "log_level": log_level, "log_format": log_format, "log_file": log_file}
     if log_file is not None:
         from crawler.config import default_seeds_dir
 
@@ -123,51 +130,50 @@ def crawl_now(obj: dict[str, Any], source_names: tuple[str, ...], wait: bool, fm
 
 
 def _load_config(obj: dict[str, Any], **overrides: Any) -> Any:
-    from crawler.config import load_config
+    from scheduler.schedule import load_config
 
     return load_config(obj["seeds"], overrides=overrides)
 
 
 def _crawl(config: Any, sources: Sequence[Any], db: str, log_level: str, wait: bool = True) -> list[Any]:
-    from crawler.run import crawl as run_crawl
-    from scheduler.leases import LeaseKeeper, process_holder
-
-    holder = process_holder()
-    repository = _repository(db)  # fails fast (exit 1) before Scrapy starts
+    from scheduler.crawling import crawl_sources
 
     def busy(source: str, other: str) -> None:
         action = "waiting for it" if wait else "skipping it (--no-wait)"
         click.echo(f"{source}: being crawled by {other}; {action}", err=True)
 
+    repository = _repository(db)  # fails fast (exit 1) before Scrapy starts
     try:
-        with LeaseKeeper(repository, [s.name for s in sources], holder, config.settings.lease_ttl,
-                         wait=wait, on_busy=busy) as leases:
-            held = [s for s in sources if s.name in leases.held]
-            if not held:
-                return []
-            with _progress_display() as on_progress:
-                return run_crawl(config, held, db, holder=holder, on_progress=on_progress,
-                                 log_level=log_level.upper())
+        with _progress_display() as on_progress:
+            return crawl_sources(config, sources, repository, wait=wait, on_busy=busy, on_progress=on_progress,
+                                 log_level=log_level.upper()).runs
     finally:
         repository.close()
 
 
 @contextmanager
 def _progress_display() -> Iterator[Callable[[list[Any]], None] | None]:
-    """Show live per-source counters on a terminal; stay silent when stderr is not one."""
+    """Show live per-source counters on a terminal once a crawl reports them; nothing when stderr is not one."""
     if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
     from rich.live import Live
 
-    console = Console(stderr=True)
-    with Live(console=console, transient=True, refresh_per_second=4) as live:
-        def update(progress: list[Any]) -> None:
-            live.update("\n".join(
-                f"[bold]{p.source}[/]: {p.pages} pages, {p.new} new, {p.matched} matched, "
-                f"{p.duplicates} duplicates, {p.errors} errors" for p in progress))
+    # Started on the first report, so that lines printed while waiting for a busy source stay readable.
+    live = Live(console=Console(stderr=True), transient=True, refresh_per_second=4)
+
+    def update(progress: list[Any]) -> None:
+        if not live.is_started:
+            live.start()
+        live.update("\n".join(
+            f"[bold]{p.source}[/]: {p.pages} pages, {p.new} new, {p.matched} matched, "
+            f"{p.duplicates} duplicates, {p.errors} errors" for p in progress))
+
+    try:
         yield update
+    finally:
+        live.stop()
 
 
 def _print_summary(records: Sequence[Any], fmt: str) -> None:
@@ -210,25 +216,16 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
     Example:
       newsmon query --new --consumer slack --format jsonl
     """
-    from store.repository import ArticleFilter
+    from scheduler.news import find_articles
+    from store.records import ArticleFilter
 
     since_at = _parse_when(since) if since else None
+    flt = ArticleFilter(sources=sources, rules=rules, since=since_at, include_all=include_all, limit=limit,
+                        updated_only=updated_only)
     with errors_as_exit():
-        repository = _repository(obj["db"])
-        cursor = repository.consumer_cursor(consumer) if only_new else None
-        snapshot = repository.max_article_id() if only_new else 0
-        flt = ArticleFilter(sources=sources, rules=rules, since=since_at, include_all=include_all,
-                            after_id=cursor, limit=limit, updated_only=updated_only)
-        articles = repository.articles(flt)
-        if only_new:
-            articles.sort(key=lambda a: (a.first_seen, a.id), reverse=True)
-        records = [{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in articles]
-        _emit_articles(records, fmt)
-        if only_new:
-            delivered = max((a.id for a in articles), default=0)
-            # A --limit that cut the list leaves the rest for next time.
-            upto = delivered if limit is not None and len(articles) == limit else max(snapshot, delivered)
-            repository.advance_consumer(consumer, upto)
+        delivery = find_articles(_repository(obj["db"]), flt, consumer if only_new else None)
+        _emit_articles([{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in delivery.articles], fmt)
+        delivery.ack()
 
 
 def _emit_articles(records: list[dict[str, Any]], fmt: str) -> None:
@@ -257,10 +254,9 @@ def _parse_when(text: str) -> datetime:
 
 
 def _repository(db: str) -> Any:
-    from store.db import open_db
     from store.repository import Repository
 
-    return Repository(open_db(db))
+    return Repository.open(db)
 
 
 # -- runs ------------------------------------------------------------------------------------------
@@ -279,7 +275,8 @@ def runs(obj: dict[str, Any], source: str | None, limit: int, with_errors: bool,
       newsmon runs --errors --limit 5
     """
     with errors_as_exit():
-        records = _repository(obj["db"]).runs(source=source, limit=limit, with_errors=with_errors or fmt != "table")
+        records = _repository(obj["db"]).runs.recent(source=source, limit=limit,
+                                                       with_errors=with_errors or fmt != "table")
     rows = [{**{k: getattr(r, k) for k in ("id", "started", "finished", *SUMMARY_COLUMNS)},
              "error_list": [{"url": u, "reason": why} for u, why in r.error_list]} for r in records]
     emit(rows, fmt, ("id", "started", *SUMMARY_COLUMNS))
@@ -309,7 +306,7 @@ def boilerplate(obj: dict[str, Any], source: str | None, min_pages: int, fmt: st
       newsmon boilerplate --source china-daily-business --format json
     """
     with errors_as_exit():
-        rows = _repository(obj["db"]).boilerplate(source, min_pages)
+        rows = _repository(obj["db"]).boilerplate.blocks(source, min_pages)
     emit(rows, fmt, ("source", "pages", "sample", "first_seen", "last_seen"), widths={"sample": 80})
 
 
@@ -325,12 +322,14 @@ def sources(obj: dict[str, Any], fmt: str) -> None:
     Example:
       newsmon --seeds ./my-seeds sources
     """
+    from scheduler.schedule import plan
+
     with errors_as_exit():
         config = _load_config(obj)
     rows = [{"name": s.name, "feeds": list(s.feeds), "sitemaps": list(s.sitemaps),
              "start_urls": list(s.start_urls), "follow": s.follow,
              "rules": list(s.rules) if s.rules is not None else [r.name for r in config.rules],
-             "every": s.every, "cron": s.cron} for s in config.sources]
+             "every": plan(s).every, "cron": plan(s).cron} for s in config.sources]
     emit(rows, fmt, ("name", "feeds", "sitemaps", "start_urls", "rules"), title=f"Sources in {config.seeds_dir}")
 
 
@@ -353,23 +352,19 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
     """
     import tempfile
 
-    from scheduler.demo import prepare_demo
+    from scheduler.demo import run_demo
+
+    def serving(site_url: str, db_url: str) -> None:
+        click.echo(f"Serving the sample site at {site_url}; crawling into {db_url}\n"
+                   "(one of its pages always answers 500, to show how failures are recorded)", err=True)
 
     with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp, errors_as_exit():
-        folder = workdir or Path(tmp)
-        with prepare_demo(folder) as (seeds_dir, db_url, site_url):
-            click.echo(f"Serving the sample site at {site_url}; crawling into {db_url}\n"
-                       "(one of its pages always answers 500, to show how failures are recorded)", err=True)
-            config = _load_config({"seeds": seeds_dir})
-            records = _crawl(config, list(config.sources), db_url, obj["log_level"])
+        result = run_demo(workdir or Path(tmp), obj["log_level"].upper(), on_serving=serving)
         if fmt == "table":
-            _print_summary(records, fmt)
-        from store.repository import ArticleFilter
-
-        found = _repository(db_url).articles(ArticleFilter())
-        _emit_articles([{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in found], fmt)
+            _print_summary(result.runs, fmt)
+        _emit_articles([{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in result.articles], fmt)
         if workdir is not None:
-            click.echo(f"Kept in {workdir}: newsmon --db {db_url} query --all", err=True)
+            click.echo(f"Kept in {workdir}: newsmon --db {result.db_url} query --all", err=True)
 
 
 # -- daemon ----------------------------------------------------------------------------------------
@@ -400,7 +395,7 @@ def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float,
     """
     from crawler.config import parse_duration
     from scheduler.daemon import Daemon, DaemonOptions
-    from scheduler.jobs import Launcher
+    from scheduler.jobs import Launcher, LogOptions
 
     obj = ctx.obj
     try:
@@ -410,19 +405,12 @@ def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float,
     with errors_as_exit():
         config = _load_config(obj)
         repository = _repository(obj["db"])
-        launcher = Launcher(repository, obj["db"], log_args=_child_log_args(ctx), time_limit=limit)
+        log_options = LogOptions(obj["log_level"], obj["log_format"], obj["log_file"])
+        launcher = Launcher(repository, obj["db"], log_options, time_limit=limit)
         options = DaemonOptions(max_parallel=max_parallel, time_limit=limit, grace=grace,
                                 check_seconds=check_every, jitter=jitter)
         code = Daemon(config.seeds_dir, repository, launcher, options).run()
     sys.exit(code)
-
-
-def _child_log_args(ctx: click.Context) -> list[str]:
-    params = ctx.parent.params if ctx.parent else {}
-    args = ["--log-level", params.get("log_level", "warning"), "--log-format", params.get("log_format", "text")]
-    if params.get("log_file"):
-        args += ["--log-file", str(params["log_file"])]
-    return args
 
 
 # -- status ----------------------------------------------------------------------------------------
@@ -441,25 +429,9 @@ def status(obj: dict[str, Any], fmt: str) -> None:
     Example:
       newsmon status --format json
     """
-    from store.repository import utcnow
+    from scheduler.status import source_status
 
     with errors_as_exit():
         config = _load_config(obj)
-        repository = _repository(obj["db"])
-        leases, schedules, now = repository.leases(), repository.schedules(), utcnow()
-        rows = []
-        for source in config.sources:
-            last = next(iter(repository.runs(source=source.name, limit=1)), None)
-            lease, plan = leases.get(source.name), schedules.get(source.name)
-            rows.append({
-                "source": source.name,
-                "last_run": last.started if last else None, "outcome": last.outcome if last else None,
-                "new": last.new if last else None, "matched": last.matched if last else None,
-                "errors": last.errors if last else None,
-                "next_run": plan.next_run if plan else None,
-                "running": bool(lease and lease.active(now)),
-                "holder": lease.holder if lease and lease.active(now) else None,
-                "failures": repository.consecutive_failures(source.name),
-                "schedule": plan.reason if plan else None,
-            })
-    emit(rows, fmt, STATUS_COLUMNS)
+        rows = source_status(_repository(obj["db"]), [s.name for s in config.sources])
+    emit([asdict(r) for r in rows], fmt, STATUS_COLUMNS)

@@ -20,20 +20,15 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source, load_config, parse_duration
+from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
-from scheduler.polling import next_interval
+from scheduler.schedule import Timing, adapts, default_every, load_config, plan, timing
+from store.records import Outcome
 from store.repository import Repository
 
 log = logging.getLogger("newsmon.daemon")
-
-# A failing source waits base * 2**failures, up to this, before it is tried again.
-BACKOFF_CEILING = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,8 @@ class Daemon:
         self.options = options
         self.name = process_holder()
         self.config: Config | None = None
-        self._snapshot = Path(tempfile.mkdtemp(prefix="newsmon-seeds-"))
+        # Made by run() and removed when it returns, however it returns.
+        self._snapshot = Path()
         self._mtimes: tuple[float, ...] = ()
         self._failed_mtimes: tuple[float, ...] = ()
         self._stop = threading.Event()
@@ -76,21 +72,25 @@ class Daemon:
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
-        self.config = self._load()  # a bad config at start is the operator's to fix: raise
-        self._install_signals()
-        self.scheduler.start()
-        self._sync_jobs()
-        log.info("daemon %s started: %d sources, up to %d crawls at once", self.name,
-                 len(self.config.sources), self.options.max_parallel)
-        while not self._stop.is_set():
-            self._wake.wait(self.options.check_seconds)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            if self._reload.is_set() or self._seeds_changed():
-                self._reload.clear()
-                self.reload()
-        self._shutdown()
+        self._snapshot = Path(tempfile.mkdtemp(prefix="newsmon-seeds-"))
+        try:
+            self.config = self._load()  # a bad config at start is the operator's to fix: raise
+            self._install_signals()
+            self.scheduler.start()
+            self._sync_jobs()
+            log.info("daemon %s started: %d sources, up to %d crawls at once", self.name,
+                     len(self.config.sources), self.options.max_parallel)
+            while not self._stop.is_set():
+                self._wake.wait(self.options.check_seconds)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                if self._reload.is_set() or self._seeds_changed():
+                    self._reload.clear()
+                    self.reload()
+            self._shutdown()
+        finally:
+            shutil.rmtree(self._snapshot, ignore_errors=True)
         return 0
 
     def stop(self) -> None:
@@ -121,7 +121,6 @@ class Daemon:
             log.warning("grace period over: stopping %d crawls", len(self.launcher.running()))
             self.launcher.stop_all()
         self.scheduler.shutdown(wait=True)
-        shutil.rmtree(self._snapshot, ignore_errors=True)
         log.info("daemon %s stopped", self.name)
 
     def _wait_for_children(self, seconds: float) -> None:
@@ -181,46 +180,44 @@ class Daemon:
             self._schedule(source)
 
     def _schedule(self, source: Source, found_new: int | None = None) -> None:
-        failures = self.repository.consecutive_failures(source.name)
-        trigger, interval, reason = self._trigger(source, failures, found_new)
+        failures = self.repository.runs.consecutive_failures(source.name)
+        when = self._timing(source, failures, found_new)
         job = self.scheduler.get_job(source.name)
         # A run that could not start within half its interval (capped at an hour) is dropped;
         # coalesce folds the missed ones into one, so a laptop waking up crawls once, not n times.
-        grace = max(1, min(interval or 3600, 3600) // 2)
+        grace = max(1, min(when.interval or 3600, 3600) // 2)
         if job is None:
-            job = self.scheduler.add_job(self._crawl, trigger, id=source.name, args=[source.name],
+            job = self.scheduler.add_job(self._crawl, when.trigger, id=source.name, args=[source.name],
                                          misfire_grace_time=grace, name=source.name,
-                                         next_run_time=self._first_run(source, interval))
-        elif str(job.trigger) != str(trigger):
-            job = job.reschedule(trigger)
-        self.repository.save_schedule(source.name, self.name, job.next_run_time, interval, reason, failures)
+                                         next_run_time=self._first_run(source, when.interval))
+        elif str(job.trigger) != str(when.trigger):
+            job = job.reschedule(when.trigger)
+        self.repository.schedules.save(source.name, self.name, job.next_run_time, when.interval, when.reason,
+                                       failures)
 
     def _first_run(self, source: Source, interval: int | None) -> datetime | None:
         """Crawl at once a source that is due (never crawled, or last crawled an interval ago)."""
         if interval is None:
             return None  # cron: its next slot
-        last = next(iter(self.repository.runs(source=source.name, limit=1)), None)
+        last = next(iter(self.repository.runs.recent(source=source.name, limit=1)), None)
         now = datetime.now(UTC)
         if last is None:
             return now
         return max(now, last.started + timedelta(seconds=interval))
 
-    def _trigger(self, source: Source, failures: int, found_new: int | None) -> tuple[BaseTrigger, int | None, str]:
+    def _timing(self, source: Source, failures: int, found_new: int | None) -> Timing:
         assert self.config is not None
-        base = source.every or parse_duration(self.config.settings.every)
-        jitter = min(self.options.jitter, base / 10)
-        if failures:
-            interval = min(BACKOFF_CEILING, base * 2 ** min(failures, 16))
-            return (IntervalTrigger(seconds=interval, jitter=jitter, timezone=UTC), interval,
-                    f"backing off after {failures} failed runs")
-        if source.cron:
-            return CronTrigger.from_crontab(source.cron, timezone=UTC), None, f"cron {source.cron}"
-        if source.name not in self._intervals:
-            saved = self.repository.schedules().get(source.name)
+        configured = plan(source)
+        base = configured.every or default_every(self.config)
+        adaptive = adapts(configured.cron, failures)
+        if adaptive and source.name not in self._intervals:
+            saved = self.repository.schedules.all().get(source.name)
             self._intervals[source.name] = saved.interval if saved and saved.interval and not saved.failures else base
-        interval, reason = next_interval(base, self._intervals[source.name], found_new)
-        self._intervals[source.name] = interval
-        return IntervalTrigger(seconds=interval, jitter=min(jitter, interval / 10), timezone=UTC), interval, reason
+        when = timing(base, configured.cron, failures, self._intervals.get(source.name), found_new,
+                      self.options.jitter)
+        if adaptive and when.interval is not None:
+            self._intervals[source.name] = when.interval
+        return when
 
     def _crawl(self, name: str) -> None:
         if self._stop.is_set():
@@ -234,5 +231,5 @@ class Daemon:
         if self.config is not None and not self._stop.is_set():
             source = next((x for x in self.config.sources if x.name == name), None)
             if source is not None:
-                found = int(s.get("new", 0)) if result.outcome == "ok" else None
+                found = int(s.get("new", 0)) if result.outcome == Outcome.OK else None
                 self._schedule(source, found_new=found)

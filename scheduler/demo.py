@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.config import RULES_FILE, SOURCES_FILE, default_seeds_dir
-from scheduler.sample_site import SiteServer, build_sample_site, sources_toml
+from sample_site import SiteServer, build_sample_site, sources_toml
+from store.records import ArticleFilter, RunRecord, StoredArticle
 
 # 127.0.0.1 is our own machine: no politeness delay or backoff is needed against it.
 DEMO_SETTINGS = """[settings]
@@ -31,3 +33,34 @@ def prepare_demo(folder: Path) -> Iterator[tuple[Path, str, str]]:
         (seeds / SOURCES_FILE).write_text(DEMO_SETTINGS + sources_toml(site), encoding="utf-8")
         shutil.copyfile(default_seeds_dir() / RULES_FILE, seeds / RULES_FILE)
         yield seeds, f"sqlite:///{(folder / 'newsmon.db').resolve()}", server.url
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo crawled (one run per sample source) and what it keeps (the matched articles)."""
+
+    db_url: str
+    runs: list[RunRecord]
+    articles: list[StoredArticle]
+
+
+def run_demo(folder: Path, log_level: str = "WARNING",
+             on_serving: Callable[[str, str], None] | None = None) -> DemoResult:
+    """Serve the sample site, crawl it into a database in `folder`, and return the runs and what matched.
+
+    `on_serving(site_url, db_url)` is called once the site is up, before the crawl.
+    """
+    from scheduler.crawling import crawl_sources
+    from scheduler.schedule import load_config
+    from store.repository import Repository
+
+    with prepare_demo(folder) as (seeds_dir, db_url, site_url):
+        if on_serving is not None:
+            on_serving(site_url, db_url)
+        config = load_config(seeds_dir)
+        repository = Repository.open(db_url)
+        try:
+            runs = crawl_sources(config, list(config.sources), repository, log_level=log_level).runs
+            return DemoResult(db_url, runs, repository.articles.query(ArticleFilter()))
+        finally:
+            repository.close()

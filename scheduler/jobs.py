@@ -1,7 +1,8 @@
 """Run one source's crawl in a child process, as scrapyd does, and settle how it ended.
 
 Twisted's reactor cannot be restarted in a process and a long-lived Scrapy process accumulates
-memory, so every crawl is a fresh `newsmon crawl now --source NAME --no-wait` child.
+memory, so every crawl is a fresh `python -m scheduler.child`, told what to do by its environment
+and answering in a result file (the contract is in scheduler/child.py).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scheduler import child as contract
+from store.records import Outcome
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -30,76 +34,105 @@ log = logging.getLogger(__name__)
 # its own transaction.
 GRACEFUL_STOP_SECONDS = 5.0
 HARD_STOP_SECONDS = 3.0
+# Not a run outcome: the child found the source's lease held by another process and did not crawl.
+SKIPPED = contract.SKIPPED
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    """How a child logs: the daemon's own --log-level, --log-format and --log-file."""
+
+    level: str = "warning"
+    format: str = "text"
+    file: Path | None = None
 
 
 @dataclass(frozen=True)
 class ChildResult:
     source: str
-    outcome: str  # ok | failed | timed_out | killed | skipped | stopped
+    outcome: str  # an Outcome (ok | failed | timed_out | killed | stopped), or SKIPPED
     returncode: int | None
     seconds: float
-    summary: dict[str, Any] | None
+    runs: tuple[dict[str, Any], ...] = ()
+    reason: str | None = None
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """Return the crawled run's figures (pages, new, matched, ...), or None when nothing ran."""
+        return self.runs[0] if self.runs else None
 
 
 class Launcher:
     """Start crawl children, enforce their time limit, and stop them all on shutdown."""
 
-    def __init__(self, repository: Repository, db_url: str, log_args: list[str] | None = None,
+    def __init__(self, repository: Repository, db_url: str, log_options: LogOptions | None = None,
                  time_limit: float = 3600.0, stop_grace: float = GRACEFUL_STOP_SECONDS) -> None:
         self.repository = repository
         self.db_url = db_url
-        self.log_args = log_args or ["--log-level", "warning"]
+        self.log_options = log_options or LogOptions()
         self.time_limit = time_limit
         self.stop_grace = stop_grace
-        self._children: dict[int, subprocess.Popen[str]] = {}
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
 
-    def command(self, seeds_dir: Path, source: str) -> list[str]:
-        """Return the child's command line."""
+    def command(self) -> list[str]:
+        """Return the child's command line: the same for every crawl, since what to do goes by environment."""
+        return [sys.executable, "-m", "scheduler.child"]
+
+    def environment(self, seeds_dir: Path, source: str, result: Path) -> dict[str, str]:
+        """Return the child's environment: ours plus the contract's variables (scheduler/child.py)."""
         # The database URL goes by environment, not argv: a password in it would show in `ps`.
-        return [sys.executable, "-m", "scheduler", "--seeds", str(seeds_dir),
-                *self.log_args, "crawl", "now", "--source", source, "--no-wait", "--format", "json"]
+        env = {**os.environ, contract.DB_ENV: self.db_url, contract.SEEDS_ENV: str(seeds_dir),
+               contract.SOURCE_ENV: source, contract.RESULT_ENV: str(result),
+               contract.LOG_LEVEL_ENV: self.log_options.level, contract.LOG_FORMAT_ENV: self.log_options.format}
+        env.pop(contract.LOG_FILE_ENV, None)
+        if self.log_options.file is not None:
+            env[contract.LOG_FILE_ENV] = str(self.log_options.file)
+        return env
 
     def run(self, seeds_dir: Path, source: str) -> ChildResult:
         """Crawl `source` in a child process and wait for it, within the time limit."""
         started = time.monotonic()
-        # A session of its own: a Ctrl-C at the terminal goes to the daemon, which decides.
-        child = subprocess.Popen(self.command(seeds_dir, source), stdout=subprocess.PIPE, stderr=None, text=True,
-                                 start_new_session=True, env={**os.environ, "NEWSMON_DB": self.db_url})
-        with self._lock:
-            self._children[child.pid] = child
+        fd, name = tempfile.mkstemp(prefix="newsmon-child-", suffix=".json")
+        os.close(fd)
+        result_file = Path(name)
         try:
-            outcome = self._wait(child)
-            stdout = child.stdout.read() if child.stdout else ""
-        finally:
+            # A session of its own: a Ctrl-C at the terminal goes to the daemon, which decides.
+            child = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, start_new_session=True,
+                                     env=self.environment(seeds_dir, source, result_file))
             with self._lock:
-                self._children.pop(child.pid, None)
-            if child.stdout:
-                child.stdout.close()
-        summary = _summary(stdout)
-        if outcome == "ok" and child.returncode != 0:
-            outcome = "failed"
-        if outcome == "ok" and summary is None:
-            outcome = "skipped"  # another process held the source's lease
+                self._children[child.pid] = child
+            try:
+                outcome: str = self._wait(child)
+            finally:
+                with self._lock:
+                    self._children.pop(child.pid, None)
+            answer = _read_result(result_file)
+        finally:
+            for path in (result_file, contract.partial_path(result_file)):
+                path.unlink(missing_ok=True)
+        if outcome == Outcome.OK:
+            outcome = _settled(source, child.returncode, answer)
         self._settle(child.pid, source, outcome)
-        return ChildResult(source, outcome, child.returncode, time.monotonic() - started, summary)
+        return ChildResult(source, outcome, child.returncode, time.monotonic() - started,
+                           tuple(answer.get("runs") or ()), answer.get("reason"))
 
-    def _wait(self, child: subprocess.Popen[str]) -> str:
+    def _wait(self, child: subprocess.Popen[bytes]) -> str:
         try:
             child.wait(timeout=self.time_limit)
-            return "ok"
+            return Outcome.OK
         except subprocess.TimeoutExpired:
             log.warning("crawl child %d over its time limit of %.0fs: stopping it", child.pid, self.time_limit)
         return stop_child(child, self.stop_grace, over_time=True)
 
     def _settle(self, pid: int, source: str, outcome: str) -> None:
         holder = f"{socket.gethostname()}:{pid}"
-        if outcome in ("timed_out", "killed"):
-            self.repository.settle_runs(holder, outcome, only_open=False)
-        elif outcome == "failed":
-            self.repository.settle_runs(holder, "failed")
+        if outcome in (Outcome.TIMED_OUT, Outcome.KILLED):
+            self.repository.runs.settle(holder, Outcome(outcome), only_open=False)
+        elif outcome == Outcome.FAILED:
+            self.repository.runs.settle(holder, Outcome.FAILED)
         # A killed child could not release its lease; free it now rather than after its TTL.
-        self.repository.release_lease(source, holder)
+        self.repository.leases.release(source, holder)
 
     def running(self) -> list[int]:
         """Return the pids of the children running now."""
@@ -117,29 +150,44 @@ class Launcher:
             t.join()
 
 
-def stop_child(child: subprocess.Popen[str], grace: float, over_time: bool = False) -> str:
+def stop_child(child: subprocess.Popen[bytes], grace: float, over_time: bool = False) -> str:
     """SIGTERM (Scrapy's graceful close), then SIGTERM again, then SIGKILL; return the outcome."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGTERM, HARD_STOP_SECONDS)):
         _signal(child, sig)
         try:
             child.wait(timeout=wait)
-            return "timed_out" if over_time else "stopped"
+            return Outcome.TIMED_OUT if over_time else Outcome.STOPPED
         except subprocess.TimeoutExpired:
             continue
     # A callback stuck on the CPU ignores SIGTERM: only SIGKILL ends it.
     _signal(child, signal.SIGKILL)
     child.wait()
-    return "killed"
+    return Outcome.KILLED
 
 
-def _signal(child: subprocess.Popen[str], sig: int) -> None:
+def _signal(child: subprocess.Popen[bytes], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
         os.kill(child.pid, sig)
 
 
-def _summary(stdout: str) -> dict[str, Any] | None:
+def _read_result(path: Path) -> dict[str, Any]:
+    """Return the child's result object; an empty one if it wrote none (it died first)."""
     try:
-        records = json.loads(stdout) if stdout.strip() else []
-    except json.JSONDecodeError:
-        return None
-    return records[0] if isinstance(records, list) and records else None
+        text = path.read_text(encoding="utf-8")
+        answer = json.loads(text) if text else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.error("crawl child's result file %s is unreadable: %s", path, exc)
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _settled(source: str, returncode: int | None, answer: dict[str, Any]) -> str:
+    """Return how a child that exited by itself ended, from what it answered (never from its silence)."""
+    said = answer.get("outcome")
+    if returncode == contract.EXIT_OK and said == contract.OK:
+        return Outcome.OK
+    if returncode == contract.EXIT_OK and said == contract.SKIPPED:
+        return SKIPPED
+    log.error("crawl child for %s failed (exit %s): %s", source, returncode,
+              answer.get("reason") or "it wrote no result")
+    return Outcome.FAILED

@@ -8,6 +8,7 @@ the process is alive, and the daemon's per-crawl time limit handles a stuck one.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -15,7 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
+from store.errors import StoreError
 from store.repository import Repository
+
+log = logging.getLogger(__name__)
 
 # How often a waiting crawler asks whether a busy source's lease has become free.
 WAIT_POLL_SECONDS = 0.5
@@ -30,24 +34,27 @@ class LeaseKeeper:
     """Acquire leases on sources, keep them alive while crawling, release them at the end."""
 
     def __init__(self, repository: Repository, sources: Sequence[str], holder: str, ttl: float,
-                 wait: bool = True, on_busy: Callable[[str, str], None] | None = None,
-                 wait_timeout: float | None = None) -> None:
+                 wait: bool = True, on_busy: Callable[[str, str], None] | None = None) -> None:
         self.repository = repository
         self.sources = list(sources)
         self.holder = holder
         self.ttl = ttl
         self.wait = wait
         self.on_busy = on_busy
-        self.wait_timeout = wait_timeout
         self.held: list[str] = []
-        self.skipped: list[str] = []
+        self._held_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> LeaseKeeper:
-        self.acquire()
+        # Beating before acquiring: the leases taken first must not expire while a busy one is waited for.
         self._thread = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
         self._thread.start()
+        try:
+            self.acquire()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -56,34 +63,42 @@ class LeaseKeeper:
         if self._thread is not None:
             self._thread.join(timeout=5)
         for source in self.held:
-            self.repository.release_lease(source, self.holder)
+            self.repository.leases.release(source, self.holder)
 
     def acquire(self) -> None:
         """Take every free lease; wait for busy ones (or skip them when not waiting)."""
         busy = [s for s in self.sources if not self._try(s)]
-        deadline = None if self.wait_timeout is None else time.monotonic() + self.wait_timeout
         for source in busy:
             if self.on_busy is not None:
-                lease = self.repository.leases().get(source)
+                lease = self.repository.leases.all().get(source)
                 self.on_busy(source, lease.holder if lease else "?")
             if not self.wait:
-                self.skipped.append(source)
                 continue
             while not self._try(source):
-                if deadline is not None and time.monotonic() > deadline:
-                    self.skipped.append(source)
-                    break
                 time.sleep(WAIT_POLL_SECONDS)
 
     def _try(self, source: str) -> bool:
-        if self.repository.acquire_lease(source, self.holder, self.ttl):
-            self.held.append(source)
+        if self.repository.leases.acquire(source, self.holder, self.ttl):
+            with self._held_lock:
+                self.held.append(source)
             return True
         return False
 
     def _beat(self) -> None:
         while not self._stop.wait(self.ttl / 3):
-            try:
-                self.repository.renew_leases(self.held, self.holder, self.ttl)
-            except Exception:
+            with self._held_lock:
+                renewing = list(self.held)
+            if not renewing:
                 continue
+            try:
+                kept = self.repository.leases.renew(renewing, self.holder, self.ttl)
+            except StoreError as exc:
+                # A database that is down for a moment may be back by the next beat, within the TTL.
+                log.warning("lease heartbeat for %s by %s failed: %s", ", ".join(renewing), self.holder, exc)
+                continue
+            lost = [s for s in renewing if s not in kept]
+            if lost:
+                log.warning("lease on %s lost by %s: it expired before a heartbeat got through", ", ".join(lost),
+                            self.holder)
+                with self._held_lock:
+                    self.held = [s for s in self.held if s not in lost]

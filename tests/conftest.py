@@ -1,18 +1,27 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when configured) and the real CLI."""
+"""Shared fixtures, so that a new test is a few lines: databases (SQLite always, PostgreSQL when
+configured), a running fixture site, seeds folders, the real CLI, a crawl, and a deadline poll.
+
+What the fixture sites serve (stories, feeds, the sample site's expected results) is in tests/sites.py.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import create_engine, text
+
+from bench.pg_schema import fresh_pg_schema as _fresh_schema
+from crawler.config import default_seeds_dir
+from tests.sites import TimedSiteServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ENV = "NEWSMON_TEST_POSTGRES_URL"
@@ -23,6 +32,7 @@ FAST_CRAWL_ENV = {
     "NEWSMON_RETRY_BACKOFF": "0",
     "NEWSMON_DOWNLOAD_TIMEOUT": "10",
 }
+T = TypeVar("T")
 
 
 def pg_url_or_skip() -> str:
@@ -33,26 +43,12 @@ def pg_url_or_skip() -> str:
     return url
 
 
-def _pg_driver(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
-
-
 @contextmanager
 def fresh_pg_schema(server_url: str | None = None, prefix: str = "newsmon_test") -> Iterator[str]:
     """Yield a PostgreSQL URL whose search_path is a fresh schema, dropped afterwards (the server
     is NEWSMON_TEST_POSTGRES_URL's unless given)."""
-    base = _pg_driver(server_url or pg_url_or_skip())
-    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with _fresh_schema(server_url or pg_url_or_skip(), prefix) as url:
+        yield url
 
 
 @pytest.fixture
@@ -83,3 +79,46 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
     full_env = {**os.environ, **FAST_CRAWL_ENV, **(env or {})}
     return subprocess.run([sys.executable, "-m", "scheduler", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=cwd or ROOT)
+
+
+def cli_json(db: str, *args: str, seeds: Path | None = None, env: dict[str, str] | None = None) -> Any:
+    """Run `newsmon --db DB [--seeds SEEDS] ARGS --format json`, check that it exits 0, and return its JSON."""
+    proc = run_cli("--db", db, *(("--seeds", str(seeds)) if seeds else ()), *args, "--format", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def crawl(db: str, seeds: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `newsmon crawl now` over `seeds` into `db` and return the one run's summary."""
+    (run,) = cli_json(db, "crawl", "now", *args, seeds=seeds, env=env)
+    return dict(run)
+
+
+def write_seeds(folder: Path, *sources: Mapping[str, object], text: str = "") -> Path:
+    """Write a seeds folder: sources.toml with `text` and a [[source]] table per mapping, and the default rules."""
+    # A JSON string, number, boolean or array of them is also a valid TOML value.
+    tables = "".join("[[source]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in source.items())
+                     + "\n" for source in sources)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sources.toml").write_text(text + tables, encoding="utf-8")
+    shutil.copyfile(default_seeds_dir() / "rules.toml", folder / "rules.toml")
+    return folder
+
+
+def poll(check: Callable[[], T], timeout: float = 60, what: str = "condition", interval: float = 0.05) -> T:
+    """Return check()'s first truthy value, checking every `interval` seconds until `timeout`; fail after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def server() -> Iterator[TimedSiteServer]:
+    """A fixture site on 127.0.0.1 with no pages yet: add them with set_page (see tests/sites.py)."""
+    with TimedSiteServer() as srv:
+        yield srv

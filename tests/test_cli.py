@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, write_seeds
 
 
 def test_demo_finds_the_relevant_sample_articles(tmp_path: Path) -> None:
@@ -37,6 +37,24 @@ def test_bad_seeds_is_one_error_line_and_exit_2(tmp_path: Path) -> None:
     (line,) = proc.stderr.strip().splitlines()
     assert line == f"Error: {tmp_path / 'sources.toml'}: source 'x': feeds[1] 'not-a-url' is not an http(s) URL"
     assert not (tmp_path / "n.db").exists()
+
+
+@pytest.mark.parametrize("command", [["sources"], ["crawl", "now"], ["daemon"]])
+@pytest.mark.parametrize(("key", "value", "says"), [
+    ("every", "soon", "every: 'soon' is not a duration like 30m, 2h, 1h30m or 1d"),
+    ("cron", "61 * * * *", "cron '61 * * * *': "),
+])
+def test_a_bad_schedule_is_one_error_line_naming_file_source_and_key(
+        tmp_path: Path, command: list[str], key: str, value: str, says: str) -> None:
+    seeds = write_seeds(tmp_path / "seeds", {"name": "x", "feeds": ["https://a.example/rss"], key: value})
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = run_cli("--db", f"sqlite:///{tmp_path / 'n.db'}", "--seeds", str(seeds), *command,
+                   env={"TMPDIR": str(scratch)})
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {seeds / 'sources.toml'}: source 'x': {says}")
+    assert list(scratch.iterdir()) == []  # the daemon left no seeds snapshot behind
 
 
 def test_unknown_source_is_a_usage_error() -> None:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import html
-import json
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from crawler.conditional import conditional_headers, judge
-from crawler.config import default_seeds_dir
-from scheduler.sample_site import Page, SiteServer, load_articles
-from store.repository import ValidatorRecord
-from tests.conftest import run_cli
+from sample_site import Page, SiteServer
+from store.records import ValidatorRecord
+from tests.conftest import crawl, write_seeds
+from tests.sites import serve_feed, story
 
-PARAGRAPHS = [p for a in load_articles() for p in a["paragraphs"] if len(p) > 150]
 NOW = datetime(2024, 9, 21, tzinfo=UTC)
 
 
@@ -48,74 +41,49 @@ def test_judge_spots_a_lying_validator() -> None:
 
 # -- real crawls ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def server() -> Iterator[SiteServer]:
-    with SiteServer() as srv:
-        yield srv
-
-
 def _article(server: SiteServer, n: int) -> str:
     path = f"/news/2024-09/{1 + n % 28:02d}/story-number-{n}.html"
-    body = "".join(f"<p>{html.escape(PARAGRAPHS[(n * 3 + k) % len(PARAGRAPHS)])}</p>" for k in range(4))
-    server.set_page(path, Page(f"<html><head><title>Story {n}</title></head><body><article><h1>Story {n}</h1>"
-                               f"{body}</article></body></html>".encode()))
+    server.set_page(path, story(n))
     return path
 
 
-def _feed(server: SiteServer, paths: list[str], etag: str | None) -> None:
-    items = "".join(f"<item><title>t</title><link>{server.url}{p}</link></item>" for p in paths)
-    headers = {"Content-Type": "application/rss+xml", **({"ETag": etag} if etag else {})}
-    server.set_page("/rss.xml", Page(f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}'
-                                     f"</channel></rss>".encode(), headers=headers))
-
-
-def _seeds(folder: Path, body: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sources.toml").write_text(body)
-    shutil.copyfile(default_seeds_dir() / "rules.toml", folder / "rules.toml")
-    return folder
-
-
-def _crawl(db: str, seeds: Path, **env: str) -> dict[str, Any]:
-    proc = run_cli("--db", db, "--seeds", str(seeds), "crawl", "now", "--format", "json", env=env)
-    assert proc.returncode == 0, proc.stderr
-    (run,) = json.loads(proc.stdout)
-    return dict(run)
+def _feed(server: SiteServer, paths: list[str], etag: str) -> None:
+    serve_feed(server, "/rss.xml", paths, headers={"ETag": etag})
 
 
 def test_a_304_ends_the_branch(server: SiteServer, tmp_path: Path) -> None:
     paths = [_article(server, n) for n in range(3)]
     _feed(server, paths, etag='"feed-1"')
-    seeds = _seeds(tmp_path / "seeds", f'[[source]]\nname = "s"\nfeeds = ["{server.url}/rss.xml"]\n')
+    seeds = write_seeds(tmp_path / "seeds", {"name": "s", "feeds": [f"{server.url}/rss.xml"]})
     db = f"sqlite:///{tmp_path / 'n.db'}"
-    assert _crawl(db, seeds)["new"] == 3
+    assert crawl(db, seeds)["new"] == 3
     server.clear_log()
-    second = _crawl(db, seeds)
+    second = crawl(db, seeds)
     assert ("/rss.xml", 304) in server.answers()
     assert server.requests() == ["/robots.txt", "/rss.xml"]
     assert second["new"] == 0 and second["errors"] == 0 and second["outcome"] == "ok"
     # An honest server changes its ETag with the content: the new article is found at once.
     paths.append(_article(server, 3))
     _feed(server, paths, etag='"feed-2"')
-    assert _crawl(db, seeds)["new"] == 1
+    assert crawl(db, seeds)["new"] == 1
 
 
 def test_a_lying_etag_does_not_hide_a_changed_feed(server: SiteServer, tmp_path: Path) -> None:
     paths = [_article(server, n) for n in range(2)]
     _feed(server, paths, etag='"always-the-same"')
-    seeds = _seeds(tmp_path / "seeds", f'[[source]]\nname = "s"\nfeeds = ["{server.url}/rss.xml"]\n')
+    seeds = write_seeds(tmp_path / "seeds", {"name": "s", "feeds": [f"{server.url}/rss.xml"]})
     db = f"sqlite:///{tmp_path / 'n.db'}"
     env = {"NEWSMON_VALIDATOR_CHECK_EVERY": "2"}
-    _crawl(db, seeds, **env)
+    crawl(db, seeds, env=env)
     paths.append(_article(server, 2))
     _feed(server, paths, etag='"always-the-same"')
     server.clear_log()
-    fooled = _crawl(db, seeds, **env)  # the server answers 304 although the feed changed
+    fooled = crawl(db, seeds, env=env)  # the server answers 304 although the feed changed
     assert fooled["new"] == 0 and ("/rss.xml", 304) in server.answers()
-    caught = _crawl(db, seeds, **env)  # the verifying fetch sees the change
+    caught = crawl(db, seeds, env=env)  # the verifying fetch sees the change
     assert caught["new"] == 1
     server.clear_log()
-    _crawl(db, seeds, **env)
+    crawl(db, seeds, env=env)
     assert ("/rss.xml", 200) in server.answers()  # not trusted again: fetched in full
     assert not any(p.startswith("/news/") for p in server.requests())  # but the unchanged body ends it
 
@@ -131,17 +99,17 @@ def test_unchanged_listing_and_pagination_stop(server: SiteServer, tmp_path: Pat
             server.set_page(path, Page(f"<html><body><ul>{links}</ul>{nxt}</body></html>".encode()))
 
     listing(paths)
-    seeds = _seeds(tmp_path / "seeds", f'[[source]]\nname = "s"\nstart_urls = ["{server.url}/list/"]\n'
-                                       "allow = ['/news/']\nfollow = 3\n")
+    seeds = write_seeds(tmp_path / "seeds", {"name": "s", "start_urls": [f"{server.url}/list/"],
+                                             "allow": ["/news/"], "follow": 3})
     db = f"sqlite:///{tmp_path / 'n.db'}"
-    assert _crawl(db, seeds)["new"] == 6
+    assert crawl(db, seeds)["new"] == 6
     server.clear_log()
-    _crawl(db, seeds)
+    crawl(db, seeds)
     assert server.requests() == ["/robots.txt", "/list/"]  # same body as last time: nothing to follow
     newest = _article(server, 6)
     listing([newest, *paths])  # one new story pushes the others down a page
     server.clear_log()
-    assert _crawl(db, seeds)["new"] == 1
+    assert crawl(db, seeds)["new"] == 1
     assert "/list/?page=2" in server.requests()
     assert "/list/?page=3" not in server.requests()  # page 2 held only known stories
 
@@ -157,14 +125,14 @@ def test_sitemap_entries_older_than_the_last_full_read_are_skipped(server: SiteS
 
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)
     sitemap([(p, long_ago) for p in old])
-    seeds = _seeds(tmp_path / "seeds", f'[[source]]\nname = "s"\nsitemaps = ["{server.url}/sitemap.xml"]\n'
-                                       "allow = ['/news/']\n")
+    seeds = write_seeds(tmp_path / "seeds", {"name": "s", "sitemaps": [f"{server.url}/sitemap.xml"],
+                                             "allow": ["/news/"]})
     db = f"sqlite:///{tmp_path / 'n.db'}"
-    assert _crawl(db, seeds)["new"] == 3
+    assert crawl(db, seeds)["new"] == 3
     # Dates are the evidence: an entry dated before the last full read counts as seen then.
     stale = _article(server, 10)
     fresh = _article(server, 11)
     sitemap([*[(p, long_ago) for p in old], (stale, long_ago), (fresh, datetime.now(UTC) + timedelta(hours=1))])
     server.clear_log()
-    assert _crawl(db, seeds)["new"] == 1
+    assert crawl(db, seeds)["new"] == 1
     assert fresh in server.requests() and stale not in server.requests()

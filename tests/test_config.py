@@ -1,12 +1,22 @@
-"""Loading and validating seeds: every mistake is one line naming the file, the entry and the key."""
+"""Loading and validating seeds: every mistake is one line naming the file, the entry and the key.
+
+Seeds are loaded as `newsmon` loads them (scheduler.schedule.load_config: the crawler's loader with
+the scheduler's keys); the last tests check that the crawler's loader stays free of the scheduler.
+"""
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config, parse_duration
+from crawler import config as crawler_config
+from crawler.config import ConfigError, parse_duration
+from scheduler.schedule import SCHEDULE_KEYS, default_every, load_config, plan
+from tests.conftest import ROOT
 
 RULES = """
 [[rule]]
@@ -45,14 +55,14 @@ def test_default_seeds_load() -> None:
     config = load_config(env={})
     assert len(config.sources) >= 6
     assert len(config.rules) >= 3
-    assert all(s.every or s.cron for s in config.sources)
+    assert all(plan(s).every or plan(s).cron for s in config.sources)
 
 
 def test_issue_example_block_loads(tmp_path: Path) -> None:
     config = load_config(_seeds(tmp_path, EXAMPLE_SOURCE), env={})
     (src,) = config.sources
     assert src.name == "example-business"
-    assert src.every == 1800 and src.follow == 1 and src.rules is None
+    assert plan(src).every == 1800 and src.follow == 1 and src.rules is None
     assert src.allow[0].search("https://example.com/business/2024-09/x.html")
     assert config.rules_for(src) == config.rules
 
@@ -90,6 +100,26 @@ def test_duplicate_names_and_bad_names(tmp_path: Path) -> None:
 
 def test_every_and_cron_together(tmp_path: Path) -> None:
     assert "set every or cron, not both" in _error(tmp_path, EXAMPLE_SOURCE + 'cron = "*/5 * * * *"\n')
+
+
+def test_a_cron_source_and_the_every_setting(tmp_path: Path) -> None:
+    on_cron = EXAMPLE_SOURCE.replace('every = "30m"', 'cron = "*/5 * * * *"')
+    seeds = _seeds(tmp_path, '[settings]\nevery = "2h"\n' + on_cron
+                   + '[[source]]\nname = "plain"\nfeeds = ["https://a.example/rss"]\n')
+    config = load_config(seeds, env={})
+    assert [(plan(s).every, plan(s).cron) for s in config.sources] == [(None, "*/5 * * * *"), (None, None)]
+    assert default_every(config) == 7200
+    assert default_every(load_config(seeds, env={"NEWSMON_EVERY": "45m"})) == 2700
+    assert default_every(load_config(_seeds(tmp_path, EXAMPLE_SOURCE), env={})) == 1800
+
+
+def test_a_bad_every_setting_names_the_layer_it_came_from(tmp_path: Path) -> None:
+    in_file = _error(tmp_path, '[settings]\nevery = "soon"\n' + EXAMPLE_SOURCE)
+    assert in_file == (f"{tmp_path / 'sources.toml'}: [settings]: every: "
+                       "'soon' is not a duration like 30m, 2h, 1h30m or 1d")
+    with pytest.raises(ConfigError) as caught:
+        load_config(_seeds(tmp_path, EXAMPLE_SOURCE), env={"NEWSMON_EVERY": "0m"})
+    assert str(caught.value) == "environment: NEWSMON_EVERY: '0m' is not a positive duration"
 
 
 def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
@@ -149,3 +179,29 @@ def test_parse_duration(text: str, seconds: int) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_the_crawler_never_imports_the_scheduler_s_libraries() -> None:
+    for path in (ROOT / "crawler").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {x for x in names if x.split(".")[0] == "apscheduler"}, f"{path.relative_to(ROOT)} imports it"
+
+
+def test_the_crawler_s_loader_leaves_the_scheduler_s_keys_alone(tmp_path: Path) -> None:
+    seeds = _seeds(tmp_path, EXAMPLE_SOURCE.replace('every = "30m"', 'cron = "61 * * * *"'))
+    # Nothing to check them with, so nothing is said: callers that only want rules or crawl settings.
+    (src,) = crawler_config.load_config(seeds, env={}).sources
+    assert src.name == "example-business" and not src.extra
+    # A fresh process: pytest itself has imported APScheduler long before.
+    code = ("import sys, crawler.config as c; from pathlib import Path; "
+            f"c.load_config(Path({str(seeds)!r}), env={{}}); print('apscheduler' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_the_scheduler_s_keys_are_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for key in SCHEDULE_KEYS.settings:
+        assert f"`{key}`" in readme and f"`NEWSMON_{key.upper()}`" in readme, key

@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.config import ConfigError, load_config
+from crawler.config import ConfigError
+from scheduler.schedule import load_config  # as newsmon loads seeds: the scheduler's keys checked too
 
 RULES = '[[rule]]\nname = "r"\nquery = "green AND steel"\n'
 KEYS = ["name", "feeds", "sitemaps", "start_urls", "allow", "deny", "follow", "rules", "every", "cron", "revisit",

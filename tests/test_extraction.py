@@ -9,10 +9,12 @@ import pytest
 from crawler.extraction import clean_author, extract
 from crawler.fingerprints import content_hash
 from crawler.retry import backoff_delay
-from scheduler.sample_site import build_sample_site, load_articles
+from sample_site import build_sample_site, load_articles
+from tests.sites import expect
 
 BASE = "http://127.0.0.1:8000"
 SITE = build_sample_site(BASE)
+EXPECTED = expect(SITE)
 ARTICLES = {a["key"]: a for a in load_articles()}
 NOISE = ["Carney", "Recommended Articles", "Most read", "Most Popular", "newsletter", "cookie", "Copyright",
          "Very informative", "Leave a Comment", "Akismet", "Views: 0", "#generation", "Skip to Content",
@@ -27,7 +29,7 @@ def _key(url: str) -> str:
     return next(k for k, a in ARTICLES.items() if url.endswith(f"/{a['slug']}.html"))
 
 
-@pytest.mark.parametrize("url", SITE.relevant + SITE.irrelevant, ids=lambda u: u.rsplit("/", 1)[-1][:30])
+@pytest.mark.parametrize("url", EXPECTED.relevant + EXPECTED.irrelevant, ids=lambda u: u.rsplit("/", 1)[-1][:30])
 def test_article_text_and_metadata(url: str) -> None:
     data = ARTICLES[_key(url)]
     article = extract(_page(url), url)
@@ -52,16 +54,16 @@ def test_article_text_and_metadata(url: str) -> None:
 
 
 def test_the_carney_teaser_never_reaches_the_text() -> None:
-    url = SITE.relevant[0]
+    url = EXPECTED.relevant[0]
     assert "Carney" in _page(url)
     article = extract(_page(url), url)
     assert article is not None
-    for sentence in SITE.teaser_sentences:
+    for sentence in EXPECTED.teaser_sentences:
         assert sentence not in article.text
 
 
 def test_syndicated_copy_on_another_template_has_the_same_fingerprint() -> None:
-    (original, copy), = SITE.syndicated
+    (original, copy), = EXPECTED.syndicated
     a, b = extract(_page(original), original), extract(_page(copy), copy)
     assert a is not None and b is not None
     assert content_hash(a.text) == content_hash(b.text)
@@ -104,7 +106,7 @@ def test_retry_backoff_doubles_up_to_the_ceiling() -> None:
 
 
 def test_dates_are_utc_aware() -> None:
-    url = SITE.relevant[0]
+    url = EXPECTED.relevant[0]
     article = extract(_page(url), url)
     assert article is not None and article.published is not None
     assert article.published.tzinfo == UTC
@@ -147,7 +149,7 @@ def test_only_a_short_main_text_gets_trafilaturas_fallback_comparison() -> None:
     # main extractor keeps 1.8k characters and the comparison with readability takes more (after
     # pruning, all 60 sample and quality-gate pages come out the same either way).
     texts = {u: (_bare_text(load_html(_page(u)), u, fast=True), _bare_text(load_html(_page(u)), u, fast=False))
-             for u in SITE.relevant}
+             for u in EXPECTED.relevant}
     short = [u for u, (fast, full) in texts.items() if len(fast) < _TRUST_MAIN_TEXT_CHARS and full != fast]
     assert short, "no sample page tells the two ways apart any more"
     for url in short:

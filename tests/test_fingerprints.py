@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 from trafilatura.deduplication import Simhash
 
+from crawler import fingerprints
 from crawler.fingerprints import bands, simhash, to_signed
-from scheduler.sample_site import load_articles
+from sample_site import load_articles
+from store import stories
+from store.records import NewArticle
+from store.stories import NEAR_DUPLICATE_BITS, StoryIndex, same_story
 
 TEXTS = [
     *("\n".join(a["paragraphs"]) for a in load_articles()),
@@ -36,3 +40,24 @@ def test_bands_are_pinned() -> None:
         -310665052904519385, -2969930382352884669, 7328258706460014053, 3414623544960574023,
     )
     assert simhash(STEEL) == 2408485364360232626
+
+
+def test_the_crawler_uses_the_stores_same_story_rule() -> None:
+    # Re-exported, not copied: bench/dedup.py and the crawler measure what the store applies.
+    assert fingerprints.same_story is stories.same_story and fingerprints.distance is stories.distance
+    assert fingerprints.NEAR_DUPLICATE_BITS == stories.NEAR_DUPLICATE_BITS
+
+
+@pytest.mark.parametrize("bits", [0, NEAR_DUPLICATE_BITS, NEAR_DUPLICATE_BITS + 1, 40])
+@pytest.mark.parametrize("shared_bands", [12, 1, 0])
+def test_a_batch_joins_a_story_exactly_when_same_story_says_so(bits: int, shared_bands: int) -> None:
+    stored_bands, stored_hash = bands(STEEL), simhash(STEEL)
+    probe_bands = stored_bands[:shared_bands] + tuple(v + 1 for v in stored_bands[shared_bands:])
+    probe_hash = to_signed((stored_hash ^ ((1 << bits) - 1)) & ((1 << 64) - 1))
+    index = StoryIndex(urls={}, originals={}, bands={})
+    index.note_article(NewArticle(url="u", source="s", content_hash="h", text=STEEL, simhash=stored_hash,
+                                  bands=stored_bands), ["u"], 7, None)
+    probe = NewArticle(url="v", source="s", content_hash="g", text="", simhash=probe_hash, bands=probe_bands)
+    expected = shared_bands > 0 and bits <= NEAR_DUPLICATE_BITS
+    assert same_story(stored_bands, stored_hash, probe_bands, probe_hash) is expected
+    assert index.story(probe) == (7 if expected else None)

@@ -1,9 +1,13 @@
-"""The project's shape: layers point one way, docs name every command and setting, CI runs README's tests."""
+"""The project's shape: layers point one way, analysis workers stay light, the sample site and bench/ stay
+out of the product's layers, docs name every command and setting, CI runs README's tests."""
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 
@@ -13,8 +17,10 @@ from crawler.config import Settings
 from scheduler.cli import main
 from tests.conftest import ROOT
 
-# Which packages each layer may import (store <- crawler <- scheduler).
-ALLOWED = {"store": {"store"}, "crawler": {"store", "crawler"}, "scheduler": {"store", "crawler", "scheduler"}}
+# Which packages each layer may import (store <- crawler <- scheduler). The sample site is below them
+# all: only the scheduler (`newsmon demo`) uses it, and it uses none of them.
+ALLOWED = {"store": {"store"}, "crawler": {"store", "crawler"},
+           "scheduler": {"store", "crawler", "scheduler", "sample_site"}, "sample_site": {"sample_site"}}
 
 
 def _imports(path: Path) -> set[str]:
@@ -33,6 +39,33 @@ def test_layers_point_one_way() -> None:
         for path in (ROOT / layer).rglob("*.py"):
             ours = _imports(path) & set(ALLOWED)
             assert ours <= allowed, f"{path.relative_to(ROOT)} imports {sorted(ours - allowed)}"
+
+
+def test_an_analysis_worker_loads_no_sqlalchemy() -> None:
+    # A fresh process, as a worker is: pytest itself has SQLAlchemy loaded long before this runs.
+    code = ("import sys, crawler.workers, crawler.analysis; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", f"importing crawler.workers and crawler.analysis loads {proc.stdout.strip()}"
+
+
+def test_bench_never_imports_tests() -> None:
+    for path in (ROOT / "bench").rglob("*.py"):
+        assert "tests" not in _imports(path), f"{path.relative_to(ROOT)} imports tests"
+
+
+def test_the_sample_site_is_its_own_package_not_in_the_scheduler() -> None:
+    assert (ROOT / "sample_site" / "__init__.py").exists()
+    assert not list((ROOT / "scheduler").rglob("sample*")), "the sample site lives in sample_site/, not scheduler/"
+    for path in (ROOT / "scheduler").rglob("*.py"):
+        serves = _imports(path) & {"http", "socketserver"}
+        assert not serves, f"{path.relative_to(ROOT)} imports {sorted(serves)}: serving pages is sample_site's job"
+    # It ships in the wheel (newsmon demo serves it), with its articles.
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "sample_site" in setuptools["packages"]
+    assert setuptools["package-data"]["sample_site"] == ["data/*.toml"]
+    assert (ROOT / "sample_site" / "data" / "articles.toml").exists()
 
 
 def test_store_knows_nothing_of_scrapy_or_trafilatura() -> None:

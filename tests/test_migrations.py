@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from store.db import SCHEMA_REVISION, alembic_config, open_db, upgrade
-from store.repository import ArticleFilter, Repository
+from store.db import SCHEMA_REVISION, alembic_config, upgrade
+from store.records import ArticleFilter, Outcome
+from store.repository import Repository
 
 
 def _fill_oldest_schema(url: str) -> None:
@@ -44,17 +45,18 @@ def test_every_migration_is_in_one_line_from_the_oldest() -> None:
 
 def test_oldest_schema_with_data_upgrades_intact(db_url: str) -> None:
     _fill_oldest_schema(db_url)
-    repo = Repository(open_db(db_url))  # opening a database that is behind migrates it
+    repo = Repository.open(db_url)  # opening a database that is behind migrates it
     try:
         with repo.engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION
-        articles = {a.id: a for a in repo.articles(ArticleFilter(include_all=True))}
+        articles = {a.id: a for a in repo.articles.query(ArticleFilter(include_all=True))}
         assert set(articles) == {1, 2}
         assert articles[1].terms == {"green": ["green"]} and articles[2].text == "green steel"
         assert articles[1].also_at == ("https://x/2",)
-        assert repo.known_urls(["https://x/1", "https://x/2"]) == {"https://x/1", "https://x/2"}
-        (run,) = repo.runs(with_errors=True)
-        assert (run.pages, run.new, run.errors, run.error_list) == (3, 2, 1, (("https://x/e", "HTTP 500"),))
-        assert repo.consumer_cursor("slack") == 1
+        assert repo.articles.known_urls(["https://x/1", "https://x/2"]) == {"https://x/1", "https://x/2"}
+        (run,) = repo.runs.recent(with_errors=True)
+        assert (run.outcome, run.pages, run.new, run.errors, run.error_list) == \
+            (Outcome.OK, 3, 2, 1, (("https://x/e", "HTTP 500"),))
+        assert repo.consumers.cursor("slack") == 1
     finally:
         repo.close()

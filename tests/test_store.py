@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
+from store.database import Database
 from store.db import SCHEMA_REVISION, alembic_config, open_db, redact
 from store.errors import StoreError
-from store.models import Base
-from store.repository import ArticleFilter, NewArticle, Repository
+from store.models import Base, Run
+from store.records import FAILED_OUTCOMES, ArticleFilter, NewArticle, Outcome
+from store.repository import Repository
 
 
 def _article(n: int, content: str | None = None, **kw: object) -> NewArticle:
@@ -28,7 +32,7 @@ def _article(n: int, content: str | None = None, **kw: object) -> NewArticle:
 
 @pytest.fixture
 def repo(db_url: str) -> Iterator[Repository]:
-    repository = Repository(open_db(db_url))
+    repository = Repository.open(db_url)
     yield repository
     repository.close()
 
@@ -62,40 +66,40 @@ def test_partial_indexes_are_partial_in_the_database(repo: Repository) -> None:
 
 
 def test_opening_twice_keeps_data(db_url: str) -> None:
-    first = Repository(open_db(db_url))
-    first.add_article(_article(1))
+    first = Repository.open(db_url)
+    first.articles.add(_article(1))
     first.close()
-    second = Repository(open_db(db_url))
-    assert second.article_count() == 1
+    second = Repository.open(db_url)
+    assert second.articles.count() == 1
     second.close()
 
 
 def test_new_known_and_duplicate(repo: Repository) -> None:
-    run = repo.start_run("example")
-    first = repo.add_article(_article(1, run_id=run))
+    run = repo.runs.start("example")
+    first = repo.articles.add(_article(1, run_id=run))
     assert first.status == "new"
-    again = repo.add_article(_article(99, variants=("https://news.example/a/1?utm_source=rss",)))
+    again = repo.articles.add(_article(99, variants=("https://news.example/a/1?utm_source=rss",)))
     assert (again.status, again.article_id) == ("known", first.article_id)
-    copy = repo.add_article(_article(2, content="Article number 1 about green steel.", run_id=run))
+    copy = repo.articles.add(_article(2, content="Article number 1 about green steel.", run_id=run))
     assert copy.status == "duplicate" and copy.duplicate_of == first.article_id
-    repo.add_run_error(run, "https://news.example/broken", "HTTP 500")
-    repo.finish_run(run, "ok", pages=7)
+    repo.runs.add_error(run, "https://news.example/broken", "HTTP 500")
+    repo.runs.finish(run, Outcome.OK, pages=7)
 
-    shown = repo.articles(ArticleFilter())
+    shown = repo.articles.query(ArticleFilter())
     assert [a.id for a in shown] == [first.article_id]
-    everything = repo.articles(ArticleFilter(include_all=True))
+    everything = repo.articles.query(ArticleFilter(include_all=True))
     assert {a.id for a in everything} == {first.article_id, copy.article_id}
     dup = next(a for a in everything if a.id == copy.article_id)
     assert dup.text == "Article number 1 about green steel."  # text stored once, read through
-    (record,) = repo.runs(with_errors=True)
+    (record,) = repo.runs.recent(with_errors=True)
     assert (record.outcome, record.pages, record.new, record.matched, record.duplicates, record.errors) == \
         ("ok", 7, 1, 1, 1, 1)
     assert record.error_list == (("https://news.example/broken", "HTTP 500"),)
 
 
 def test_a_batch_is_one_transaction_that_sees_its_own_earlier_articles(repo: Repository) -> None:
-    run = repo.start_run("example")
-    outcomes = repo.add_articles([
+    run = repo.runs.start("example")
+    outcomes = repo.articles.add_batch([
         _article(1, run_id=run),
         _article(2, run_id=run, matches={}),
         _article(3, content="Article number 1 about green steel.", run_id=run),  # copy of the first
@@ -104,55 +108,57 @@ def test_a_batch_is_one_transaction_that_sees_its_own_earlier_articles(repo: Rep
     assert [o.status for o in outcomes] == ["new", "new", "duplicate", "known"]
     assert outcomes[2].duplicate_of == outcomes[0].article_id
     assert outcomes[3].article_id == outcomes[1].article_id
-    (record,) = repo.runs()
+    (record,) = repo.runs.recent()
     assert (record.new, record.matched, record.duplicates) == (2, 1, 1)
 
 
 def test_a_failed_batch_stores_none_of_it(repo: Repository) -> None:
     bad = _article(2, source=None)  # NOT NULL column: the insert fails mid-batch
-    with pytest.raises(StoreError):
-        repo.add_articles([_article(1), bad])
-    assert repo.article_count() == 0
-    assert repo.known_urls(["https://news.example/a/1"]) == set()
+    with pytest.raises(StoreError) as err:
+        repo.articles.add_batch([_article(1), bad])
+    # The database's own exception travels with the StoreError, not only its message.
+    assert isinstance(err.value.__cause__, IntegrityError) and err.value.orig is err.value.__cause__
+    assert repo.articles.count() == 0
+    assert repo.articles.known_urls(["https://news.example/a/1"]) == set()
 
 
 def test_block_counts_add_up_across_a_batch(repo: Repository) -> None:
-    assert repo.count_blocks("s", [{"a": "A", "b": "B"}, {"a": "A"}]) == {"a": 2, "b": 1}
-    assert repo.count_blocks("s", [{"a": "A"}, {"a": "A"}, {"b": "B"}, {"c": "C"}]) == {"a": 4, "b": 2, "c": 1}
-    assert repo.learned_blocks("s", 2) == {"a": 4, "b": 2}
+    assert repo.boilerplate.count("s", [{"a": "A", "b": "B"}, {"a": "A"}]) == {"a": 2, "b": 1}
+    assert repo.boilerplate.count("s", [{"a": "A"}, {"a": "A"}, {"b": "B"}, {"c": "C"}]) == {"a": 4, "b": 2, "c": 1}
+    assert repo.boilerplate.learned("s", 2) == {"a": 4, "b": 2}
 
 
 def test_known_urls_covers_every_variant(repo: Repository) -> None:
-    repo.add_article(_article(1))
+    repo.articles.add(_article(1))
     asked = ["https://news.example/a/1", "https://news.example/a/1?utm_source=rss", "https://news.example/a/2"]
-    assert repo.known_urls(asked) == set(asked[:2])
-    assert repo.known_urls([f"https://x/{i}" for i in range(1500)]) == set()
+    assert repo.articles.known_urls(asked) == set(asked[:2])
+    assert repo.articles.known_urls([f"https://x/{i}" for i in range(1500)]) == set()
 
 
 def test_filters_and_terms(repo: Repository) -> None:
-    repo.add_article(_article(1, source="a", matches={"green": ("green", "low-carbon")}))
-    repo.add_article(_article(2, source="b", matches={"digital": ("5G",)}))
-    repo.add_article(_article(3, source="b", matches={}))
-    assert [a.url for a in repo.articles(ArticleFilter(sources=("b",)))] == ["https://news.example/a/2"]
-    (green,) = repo.articles(ArticleFilter(rules=("green",)))
+    repo.articles.add(_article(1, source="a", matches={"green": ("green", "low-carbon")}))
+    repo.articles.add(_article(2, source="b", matches={"digital": ("5G",)}))
+    repo.articles.add(_article(3, source="b", matches={}))
+    assert [a.url for a in repo.articles.query(ArticleFilter(sources=("b",)))] == ["https://news.example/a/2"]
+    (green,) = repo.articles.query(ArticleFilter(rules=("green",)))
     assert green.terms == {"green": ["green", "low-carbon"]} and green.rules == ("green",)
-    assert len(repo.articles(ArticleFilter(include_all=True))) == 3
+    assert len(repo.articles.query(ArticleFilter(include_all=True))) == 3
     future = datetime.now(UTC) + timedelta(hours=1)
-    assert repo.articles(ArticleFilter(since=future)) == []
+    assert repo.articles.query(ArticleFilter(since=future)) == []
 
 
 def test_consumer_cursor_only_moves_forward(repo: Repository) -> None:
-    assert repo.consumer_cursor("slack") == 0
-    repo.advance_consumer("slack", 5)
-    repo.advance_consumer("slack", 3)
-    assert repo.consumer_cursor("slack") == 5
-    assert repo.consumer_cursor("other") == 0
+    assert repo.consumers.cursor("slack") == 0
+    repo.consumers.advance("slack", 5)
+    repo.consumers.advance("slack", 3)
+    assert repo.consumers.cursor("slack") == 5
+    assert repo.consumers.cursor("other") == 0
 
 
 def test_datetimes_come_back_utc_aware(repo: Repository) -> None:
     published = datetime(2024, 9, 21, 17, 39, tzinfo=UTC) + timedelta(hours=0)
-    repo.add_article(_article(1, published=published))
-    (a,) = repo.articles(ArticleFilter())
+    repo.articles.add(_article(1, published=published))
+    (a,) = repo.articles.query(ArticleFilter())
     assert a.published == published and a.published.tzinfo is not None
     assert a.first_seen.tzinfo is not None
 
@@ -175,29 +181,112 @@ def test_not_a_url_is_a_store_error() -> None:
 
 
 def test_lease_is_exclusive_until_released_or_expired(repo: Repository) -> None:
-    assert repo.acquire_lease("xinhua", "host:1", ttl=60)
-    assert repo.acquire_lease("xinhua", "host:1", ttl=60)  # re-entrant for its holder
-    assert not repo.acquire_lease("xinhua", "host:2", ttl=60)
-    assert repo.leases()["xinhua"].holder == "host:1"
-    repo.release_lease("xinhua", "host:2")  # not the holder: no effect
-    assert not repo.acquire_lease("xinhua", "host:2", ttl=60)
-    repo.release_lease("xinhua", "host:1")
-    assert repo.acquire_lease("xinhua", "host:2", ttl=60)
+    assert repo.leases.acquire("xinhua", "host:1", ttl=60)
+    assert repo.leases.acquire("xinhua", "host:1", ttl=60)  # re-entrant for its holder
+    assert not repo.leases.acquire("xinhua", "host:2", ttl=60)
+    assert repo.leases.all()["xinhua"].holder == "host:1"
+    repo.leases.release("xinhua", "host:2")  # not the holder: no effect
+    assert not repo.leases.acquire("xinhua", "host:2", ttl=60)
+    repo.leases.release("xinhua", "host:1")
+    assert repo.leases.acquire("xinhua", "host:2", ttl=60)
 
 
 def test_expired_lease_is_taken_over(repo: Repository) -> None:
-    assert repo.acquire_lease("cgtn", "dead:1", ttl=-1)  # already expired: its holder died
-    orphan = repo.start_run("cgtn", holder="dead:1")
-    assert not repo.leases()["cgtn"].active()
-    assert repo.acquire_lease("cgtn", "alive:2", ttl=60)
-    assert {r.id: r.outcome for r in repo.runs()}[orphan] == "killed"
-    assert repo.renew_leases(["cgtn"], "dead:1", ttl=60) == set()
-    assert repo.renew_leases(["cgtn"], "alive:2", ttl=60) == {"cgtn"}
+    assert repo.leases.acquire("cgtn", "dead:1", ttl=-1)  # already expired: its holder died
+    orphan = repo.runs.start("cgtn", holder="dead:1")
+    assert not repo.leases.all()["cgtn"].active()
+    assert repo.leases.acquire("cgtn", "alive:2", ttl=60)
+    assert {r.id: r.outcome for r in repo.runs.recent()}[orphan] == "killed"
+    assert repo.leases.renew(["cgtn"], "dead:1", ttl=60) == set()
+    assert repo.leases.renew(["cgtn"], "alive:2", ttl=60) == {"cgtn"}
 
 
 def test_settle_runs_closes_what_a_dead_holder_left_open(repo: Repository) -> None:
-    mine = repo.start_run("a", holder="host:7")
-    other = repo.start_run("b", holder="host:8")
-    assert repo.settle_runs("host:7", "killed") == 1
-    outcomes = {r.id: r.outcome for r in repo.runs()}
+    mine = repo.runs.start("a", holder="host:7")
+    other = repo.runs.start("b", holder="host:8")
+    assert repo.runs.settle("host:7", Outcome.KILLED) == 1
+    outcomes = {r.id: r.outcome for r in repo.runs.recent()}
     assert outcomes == {mine: "killed", other: "running"}
+
+
+def _runs(repo: Repository, source: str, *outcomes: Outcome) -> list[int]:
+    ids = []
+    for outcome in outcomes:
+        ids.append(repo.runs.start(source))
+        if outcome is not Outcome.RUNNING:
+            repo.runs.finish(ids[-1], outcome, pages=1)
+    return ids
+
+
+@contextmanager
+def _selects(repo: Repository) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(repo.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(repo.engine, "before_cursor_execute", count)
+
+
+def test_outcomes_are_stored_as_their_old_strings(repo: Repository) -> None:
+    (run,) = _runs(repo, "a", Outcome.TIMED_OUT)
+    with repo.engine.connect() as conn:
+        assert conn.execute(select(Run.outcome).where(Run.id == run)).scalar() == "timed_out"
+    (record,) = repo.runs.recent()
+    assert record.outcome is Outcome.TIMED_OUT and record.outcome in FAILED_OUTCOMES
+
+
+def test_runs_get_returns_exactly_the_ids_asked_in_their_order(repo: Repository) -> None:
+    first, second, third = _runs(repo, "a", Outcome.OK, Outcome.FAILED, Outcome.OK)
+    repo.runs.add_error(second, "https://news.example/x", "HTTP 500")
+    got = repo.runs.get([third, first, second])
+    assert [r.id for r in got] == [third, first, second]
+    assert [r.outcome for r in got] == [Outcome.OK, Outcome.OK, Outcome.FAILED]
+    assert got[2].error_list == (("https://news.example/x", "HTTP 500"),)
+    assert repo.runs.get([second], with_errors=False)[0].error_list == ()
+    assert repo.runs.get([]) == []
+    with pytest.raises(StoreError, match=str(third + 100)):
+        repo.runs.get([first, third + 100])
+
+
+def test_runs_get_finds_a_run_past_the_newest_fifty(repo: Repository) -> None:
+    (old,) = _runs(repo, "a", Outcome.OK)
+    _runs(repo, "b", *[Outcome.OK] * 55)
+    assert [r.id for r in repo.runs.get([old])] == [old]
+
+
+def test_latest_is_each_sources_newest_run_in_one_query(repo: Repository) -> None:
+    a = _runs(repo, "a", Outcome.OK, Outcome.FAILED)
+    b = _runs(repo, "b", Outcome.KILLED, Outcome.OK, Outcome.RUNNING)
+    _runs(repo, "c", Outcome.OK)  # not asked for
+    with _selects(repo) as seen:
+        latest = repo.runs.latest(["a", "b", "never-crawled"])
+    assert len(seen) == 1
+    assert {s: r.id for s, r in latest.items()} == {"a": a[-1], "b": b[-1]}
+    assert latest["a"].outcome is Outcome.FAILED and latest["b"].outcome is Outcome.RUNNING
+    assert repo.runs.latest([]) == {}
+
+
+def test_failures_count_back_to_the_last_ok_run_in_one_query(repo: Repository) -> None:
+    # Stopped (a shutdown) and running runs neither count nor end the streak.
+    _runs(repo, "a", Outcome.FAILED, Outcome.OK, Outcome.FAILED, Outcome.STOPPED, Outcome.TIMED_OUT,
+          Outcome.KILLED, Outcome.RUNNING)
+    _runs(repo, "b", Outcome.FAILED, Outcome.FAILED, Outcome.OK)
+    _runs(repo, "c", Outcome.KILLED, Outcome.FAILED)  # never ok
+    with _selects(repo) as seen:
+        failures = repo.runs.failures(["a", "b", "c", "never-crawled"])
+    assert len(seen) == 1
+    assert failures == {"a": 3, "b": 0, "c": 2, "never-crawled": 0}
+    assert [repo.runs.consecutive_failures(s) for s in ("a", "b", "c", "never-crawled")] == [3, 0, 2, 0]
+
+
+def test_chunked_in_runs_every_chunk(repo: Repository) -> None:
+    ids = _runs(repo, "a", *[Outcome.OK] * 5)
+    with repo.db.read() as conn:
+        rows = list(Database.chunked_in(conn, lambda chunk: select(Run.id).where(Run.id.in_(chunk)), ids, size=2))
+    assert sorted(r.id for r in rows) == ids

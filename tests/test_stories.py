@@ -6,29 +6,20 @@ Real crawls of small fixture sites on 127.0.0.1 through the real CLI and a real 
 from __future__ import annotations
 
 import html
-import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from crawler.config import default_seeds_dir
-from scheduler.sample_site import Page, SiteServer, load_articles
-from tests.conftest import run_cli
+from sample_site import Page, SiteServer, load_articles
+from tests.conftest import cli_json, crawl, write_seeds
+from tests.sites import serve_feed
 
 pytestmark = pytest.mark.e2e
 ARTICLES = {a["key"]: a for a in load_articles()}
 TEASER = ("Editor's picks: Canadian Prime Minister Mark Carney's official visit to China signals a policy shift "
           "towards a more pragmatic relationship, according to a Canadian researcher.")
 SHARED_PHRASE = "the high-quality development of the manufacturing industry"
-
-
-@pytest.fixture
-def server() -> Iterator[SiteServer]:
-    with SiteServer() as srv:
-        yield srv
 
 
 def _html(title: str, paragraphs: list[str], extra: str = "", charset: str = "utf-8", wrap: str = "article") -> str:
@@ -38,25 +29,12 @@ def _html(title: str, paragraphs: list[str], extra: str = "", charset: str = "ut
             f"<footer>Copyright</footer></body></html>")
 
 
-def _feed(server: SiteServer, path: str, links: list[str]) -> str:
-    items = "".join(f"<item><title>t</title><link>{server.url}{link}</link></item>" for link in links)
-    server.set_page(path, Page(f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}'
-                               f"</channel></rss>".encode(), headers={"Content-Type": "application/rss+xml"}))
-    return server.url + path
+def _seeds(folder: Path, sources: dict[str, str], **extra: str) -> Path:
+    return write_seeds(folder, *({"name": name, "feeds": [feed], **extra} for name, feed in sources.items()))
 
 
-def _seeds(folder: Path, sources: dict[str, str], extra: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "sources.toml").write_text("".join(
-        f'[[source]]\nname = "{name}"\nfeeds = ["{feed}"]\n{extra}\n' for name, feed in sources.items()))
-    shutil.copyfile(default_seeds_dir() / "rules.toml", folder / "rules.toml")
-    return folder
-
-
-def _cli(db: str, seeds: Path, *args: str) -> Any:
-    proc = run_cli("--db", db, "--seeds", str(seeds), *args)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout) if "--format" in args else proc.stdout
+def _query(db: str, seeds: Path, *args: str) -> Any:
+    return cli_json(db, "query", *args, seeds=seeds)
 
 
 def _paragraphs(key: str) -> list[str]:
@@ -73,10 +51,10 @@ def test_a_teaser_repeated_across_a_source_is_learned_and_removed(server: SiteSe
         # The teaser sits inline after the body, in a plain paragraph: no class or tag gives it away.
         server.set_page(path, Page(_html(f"Story {n} on industry", [*body[:4], own, TEASER]).encode()))
         links.append(path)
-    seeds = _seeds(tmp_path / "seeds", {"portal": _feed(server, "/rss.xml", links)})
+    seeds = _seeds(tmp_path / "seeds", {"portal": serve_feed(server, "/rss.xml", links)})
     db = f"sqlite:///{tmp_path / 'n.db'}"
-    _cli(db, seeds, "crawl", "now", "--format", "json")
-    stored = _cli(db, seeds, "query", "--all", "--format", "json")
+    crawl(db, seeds)
+    stored = _query(db, seeds, "--all")
     assert len(stored) == len(bodies)
     with_teaser = [a for a in stored if TEASER in a["text"]]
     # The first three articles teach it; every later one is stored without it.
@@ -84,14 +62,14 @@ def test_a_teaser_repeated_across_a_source_is_learned_and_removed(server: SiteSe
     for article in stored:
         n = int(article["url"].rsplit("-", 1)[1].split(".")[0])
         assert f"Reporter's note {n}: this paragraph is about {SHARED_PHRASE}" in article["text"]
-    learned = _cli(db, seeds, "boilerplate", "--format", "json")
+    learned = cli_json(db, "boilerplate", seeds=seeds)
     assert [b["sample"] for b in learned] == [TEASER] and learned[0]["pages"] == len(bodies)
     # The next crawl of a new article from this source never stores the teaser.
     server.set_page("/news/2024-09/20/story-new.html",
                     Page(_html("Story new", [*_paragraphs("004")[4:9], TEASER]).encode()))
-    _feed(server, "/rss.xml", [*links, "/news/2024-09/20/story-new.html"])
-    _cli(db, seeds, "crawl", "now", "--format", "json")
-    (new,) = [a for a in _cli(db, seeds, "query", "--all", "--format", "json") if a["url"].endswith("story-new.html")]
+    serve_feed(server, "/rss.xml", [*links, "/news/2024-09/20/story-new.html"])
+    crawl(db, seeds)
+    (new,) = [a for a in _query(db, seeds, "--all") if a["url"].endswith("story-new.html")]
     assert TEASER not in new["text"] and _paragraphs("004")[4] in new["text"]
 
 
@@ -104,14 +82,14 @@ def test_syndicated_copies_on_two_sources_form_one_story(server: SiteServer, tmp
               '</div><div id="Content">' + "<br><br>".join(html.escape(p) for p in copy) +
               '</div></td><td><b>Most Popular</b></td></tr></table></body></html>')
     server.set_page("/b/2022-03/18/copy.html", Page(legacy.encode()))
-    seeds = _seeds(tmp_path / "seeds", {"outlet-a": _feed(server, "/a.xml", ["/a/2022-03/17/original.html"]),
-                                        "outlet-b": _feed(server, "/b.xml", ["/b/2022-03/18/copy.html"])})
+    seeds = _seeds(tmp_path / "seeds", {"outlet-a": serve_feed(server, "/a.xml", ["/a/2022-03/17/original.html"]),
+                                        "outlet-b": serve_feed(server, "/b.xml", ["/b/2022-03/18/copy.html"])})
     db = f"sqlite:///{tmp_path / 'n.db'}"
-    _cli(db, seeds, "crawl", "now", "--format", "json")
-    everything = _cli(db, seeds, "query", "--all", "--format", "json")
+    cli_json(db, "crawl", "now", seeds=seeds)  # two sources, two runs
+    everything = _query(db, seeds, "--all")
     assert len(everything) == 2
     assert len({a["text"] for a in everything}) == 2  # not an exact copy: each keeps its own text
-    (story,) = _cli(db, seeds, "query", "--format", "json")
+    (story,) = _query(db, seeds)
     other = next(a for a in everything if a["id"] != story["id"])
     assert other["duplicate_of"] == story["id"] and story["also_at"] == [other["url"]]
 
@@ -120,26 +98,26 @@ def test_an_edited_article_becomes_a_version_not_a_new_item(server: SiteServer, 
     body = _paragraphs("004")
     path = "/news/2021-07/30/shanxi.html"
     server.set_page(path, Page(_html(ARTICLES["004"]["title"], body).encode(), headers={"ETag": '"v1"'}))
-    seeds = _seeds(tmp_path / "seeds", {"china-daily": _feed(server, "/rss.xml", [path])}, extra='revisit = "6h"')
+    seeds = _seeds(tmp_path / "seeds", {"china-daily": serve_feed(server, "/rss.xml", [path])}, revisit="6h")
     db = f"sqlite:///{tmp_path / 'n.db'}"
-    _cli(db, seeds, "crawl", "now", "--format", "json")
-    assert _cli(db, seeds, "query", "--new", "--format", "json")
+    crawl(db, seeds)
+    assert _query(db, seeds, "--new")
     edited = [body[0].replace("Shanxi province", "North China's Shanxi province"), *body[1:],
               "Correction: an earlier version of this story misstated the price of aerogel."]
     server.set_page(path, Page(_html(ARTICLES["004"]["title"], edited).encode(), headers={"ETag": '"v2"'}))
     server.clear_log()
-    _cli(db, seeds, "crawl", "now", "--format", "json")
+    crawl(db, seeds)
     assert server.requests().count(path) == 1  # revisited once
-    everything = _cli(db, seeds, "query", "--all", "--format", "json")
+    everything = _query(db, seeds, "--all")
     assert len(everything) == 1
-    (updated,) = _cli(db, seeds, "query", "--updated", "--format", "json")
+    (updated,) = _query(db, seeds, "--updated")
     assert updated["versions"] == 1 and updated["updated"] and "Correction:" in updated["text"]
-    assert _cli(db, seeds, "query", "--new", "--format", "json") == []  # an update is not a new item
+    assert _query(db, seeds, "--new") == []  # an update is not a new item
     # Unchanged on the next revisit: a conditional request, answered 304, and no new version.
     server.clear_log()
-    _cli(db, seeds, "crawl", "now", "--format", "json")
+    crawl(db, seeds)
     assert (path, 304) in server.answers()
-    (again,) = _cli(db, seeds, "query", "--updated", "--format", "json")
+    (again,) = _query(db, seeds, "--updated")
     assert again["versions"] == 1
 
 
@@ -155,12 +133,10 @@ def test_legacy_chinese_encodings_are_decoded(server: SiteServer, tmp_path: Path
     title = "制造业绿色化发展指导意见印发" if charset != "big5" else "製造業綠色化發展指導意見印發"
     page = _html(title, paragraphs, charset=charset).encode(charset, errors="replace")
     server.set_page("/zh/2024-03/01/green.html", Page(page, headers={"Content-Type": header}))
-    seeds = _seeds(tmp_path / "seeds", {"zh": _feed(server, "/rss.xml", ["/zh/2024-03/01/green.html"])})
+    seeds = _seeds(tmp_path / "seeds", {"zh": serve_feed(server, "/rss.xml", ["/zh/2024-03/01/green.html"])})
     db = f"sqlite:///{tmp_path / 'n.db'}"
-    run = run_cli("--db", db, "--seeds", str(seeds), "crawl", "now", "--format", "json",
-                  env={"NEWSMON_MIN_ARTICLE_CHARS": "50"})
-    assert run.returncode == 0, run.stderr
-    (article,) = _cli(db, seeds, "query", "--all", "--format", "json")
+    crawl(db, seeds, env={"NEWSMON_MIN_ARTICLE_CHARS": "50"})
+    (article,) = _query(db, seeds, "--all")
     assert article["language"] == "zh"
     assert article["title"] == title
     assert paragraphs[0].encode(charset, errors="replace").decode(charset) in article["text"]

@@ -1,8 +1,14 @@
-"""The one generic spider: a source's feeds, sitemaps and listings in, article pages out."""
+"""The one generic spider: a source's feeds, sitemaps and listings in, article pages out.
+
+OWNS: discovery (which URLs to fetch, once each, up to max_articles) and the conditional requests
+to discovery URLs. It yields requests and items; what others need from it is sent as a signal when
+it happens (crawler.signals): how many article pages it scheduled, that it hit the article limit,
+what each discovery URL answered. It keeps no state for other components to read back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,9 +22,9 @@ from crawler.conditional import body_hash, conditional_headers, judge
 from crawler.config import Source
 from crawler.discovery import DiscoveryError, Link, parse_feed, parse_listing, parse_sitemap
 from crawler.items import FetchedPage, FetchFailure
-from crawler.rules import Rule
+from crawler.signals import article_limit_reached, articles_scheduled, validator_answered
 from crawler.urls import canonicalize, is_http_url, is_listing_link, is_wanted, same_site
-from store.repository import ValidatorRecord
+from store.records import ValidatorAnswer, ValidatorRecord
 
 KnownUrls = Callable[[Iterable[str]], set[str]]
 HTML_TYPES = {"text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"}
@@ -33,24 +39,19 @@ class NewsSpider(scrapy.Spider):
 
     name = "news"
 
-    def __init__(self, source: Source, known_urls: KnownUrls, rules: Sequence[Rule] = (),
-                 max_articles: int = 1000, max_links: int = 5000, revisit: dict[str, int] | None = None,
-                 validators: dict[str, ValidatorRecord] | None = None, verify_every: int = 10,
-                 **kwargs: Any) -> None:
+    def __init__(self, source: Source, known_urls: KnownUrls, max_articles: int = 1000, max_links: int = 5000,
+                 revisit: dict[str, int] | None = None, validators: dict[str, ValidatorRecord] | None = None,
+                 verify_every: int = 10, **kwargs: Any) -> None:
         super().__init__(name=f"news:{source.name}", **kwargs)
         self.source = source
-        self.rules = tuple(rules)
         self.revisit = revisit or {}
         self.validators = validators or {}
         self.verify_every = verify_every
-        # What discovery URLs answered, saved by the pipeline only if the crawl ends cleanly: a
-        # crawl cut short must re-read its feeds next time, or the rest of their links are lost.
-        self.answers: dict[str, dict[str, Any]] = {}
-        self.capped = False
         self.known_urls = known_urls
         self.max_articles = max_articles
         self.max_links = max_links
-        self.scheduled: set[str] = set()
+        # Canonical URLs of the article pages asked for: each is fetched once, and max_articles counts them.
+        self._scheduled: set[str] = set()
         self.listings_seen: set[str] = set()
         self.sitemaps_seen: set[str] = set()
 
@@ -132,21 +133,24 @@ class NewsSpider(scrapy.Spider):
             if not is_wanted(link.url, self.source.allow, self.source.deny):
                 continue
             canon = canonicalize(link.url)
-            if canon not in self.scheduled and canon not in fresh:
+            if canon not in self._scheduled and canon not in fresh:
                 fresh[canon] = (link.url, link)
         if not fresh:
             return
         # One query per discovery page: every variant, so a URL stored under any form is skipped.
         known = self.known_urls([*fresh, *(raw for raw, _ in fresh.values())])
-        for canon, (raw, link) in fresh.items():
-            if canon in known or raw in known:
-                continue
-            if len(self.scheduled) >= self.max_articles:
-                self.capped = True
-                self.logger.warning("%s: article limit %d reached; the rest waits for the next crawl",
-                                    self.source.name, self.max_articles)
-                return
-            self.scheduled.add(canon)
+        new = [(canon, raw, link) for canon, (raw, link) in fresh.items() if canon not in known and raw not in known]
+        room = max(0, self.max_articles - len(self._scheduled))
+        if len(new) > room:
+            self._send(article_limit_reached)
+            self.logger.warning("%s: article limit %d reached; the rest waits for the next crawl",
+                                self.source.name, self.max_articles)
+            new = new[:room]
+        if not new:
+            return
+        self._scheduled.update(canon for canon, _, _ in new)
+        self._send(articles_scheduled, count=len(new))
+        for canon, raw, link in new:
             yield self._request(canon, self.parse_article, kind="article",
                                 variants=tuple(dict.fromkeys((canon, raw))), listed=link.published)
 
@@ -156,7 +160,8 @@ class NewsSpider(scrapy.Spider):
                       listed: Any = None, revisit_of: int | None = None) -> Iterator[Any]:
         if response.status == 304:  # a revisit, unchanged since the last visit
             self.crawler.stats.inc_value("newsmon/not_modified")
-            self.answers[response.request.url if response.request else response.url] = {"not_modified": True}
+            url = response.request.url if response.request else response.url
+            self._answered(url, ValidatorAnswer(not_modified=True))
             return
         ctype = (response.headers.get("Content-Type") or b"").decode("latin-1")
         # Scrapy picks the response class from the URL too (".html" wins over the header), so a
@@ -190,8 +195,8 @@ class NewsSpider(scrapy.Spider):
             return
         etag, last_modified = _header(response, "ETag"), _header(response, "Last-Modified")
         if etag or last_modified:
-            self.answers[url] = {"etag": etag, "last_modified": last_modified,
-                                 "content_hash": body_hash(response.body), "distrust": False}
+            self._answered(url, ValidatorAnswer(etag=etag, last_modified=last_modified,
+                                                content_hash=body_hash(response.body)))
 
     def _recent(self, response: Response, links: list[Link]) -> list[Link]:
         """Drop entries dated well before this URL was last read in full: they were seen then."""
@@ -210,14 +215,14 @@ class NewsSpider(scrapy.Spider):
         if response.status == 304:
             self._discovered()
             self.crawler.stats.inc_value("newsmon/not_modified")
-            self.answers[url] = {"not_modified": True}
+            self._answered(url, ValidatorAnswer(not_modified=True))
             return False
         etag = _header(response, "ETag")
         last_modified = _header(response, "Last-Modified")
         digest = body_hash(response.body)
         verdict = judge(record, etag, last_modified, digest)
-        self.answers[url] = {"etag": etag, "last_modified": last_modified, "content_hash": digest,
-                             "distrust": verdict.distrust}
+        self._answered(url, ValidatorAnswer(etag=etag, last_modified=last_modified, content_hash=digest,
+                                            distrust=verdict.distrust))
         if verdict.distrust:
             self.logger.warning("%s: same validator for changed content; not trusting it again", url)
         if not verdict.changed:
@@ -234,6 +239,14 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsmon/robots_forbidden")
             return
         yield self._failure(url, describe_failure(failure))
+
+    def _answered(self, url: str, answer: ValidatorAnswer) -> None:
+        # Saved by crawler.crawl_run only if the crawl ends cleanly: a crawl cut short must re-read
+        # its feeds next time, or the rest of their links are lost.
+        self._send(validator_answered, url=url, answer=answer)
+
+    def _send(self, signal: object, **kwargs: Any) -> None:
+        self.crawler.signals.send_catch_log(signal, **kwargs)
 
     def _discovered(self) -> None:
         # A crawl in which no feed, sitemap or listing could be read has failed, whatever else.

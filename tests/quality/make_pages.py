@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from scheduler.sample_site import _Article, _legacy, _modern, _path, load_articles  # noqa: E402
+from sample_site.articles import Article, article_path, load_articles  # noqa: E402
+from sample_site.templates import legacy, modern  # noqa: E402
 
 OUT = Path(__file__).with_name("pages")
 DECLARED = {"modern", "wordpress", "portal"}
@@ -78,10 +79,10 @@ def main() -> None:
         old.unlink()
     for a in articles:
         related = teasers(articles, a["key"])
-        article = _Article(a, _path(a))
+        article = Article(a, article_path(a))
         renders = {
-            "modern": (_modern(article, BASE), a["noise"].get("teaser_paragraphs", [])),
-            "legacy": (_legacy(article, BASE), []),
+            "modern": (modern(article, BASE), a["noise"].get("teaser_paragraphs", [])),
+            "legacy": (legacy(article, BASE), []),
             "wordpress": (wordpress(a, related), related),
             "wire": (wire(a, related), related),
             "portal": (portal(a, related), related),
@@ -93,7 +94,7 @@ def main() -> None:
             # show only a date, on that date.
             when = datetime.fromisoformat(a["published"])
             day = when.astimezone(UTC).date() if template in DECLARED else when.date()
-            expected = {"url": f"{BASE}/{template}{_path(a)}", "template": template, "title": a["title"],
+            expected = {"url": f"{BASE}/{template}{article_path(a)}", "template": template, "title": a["title"],
                         "published": day.isoformat(),
                         "body": [p for p in a["paragraphs"] if p not in a.get("headings", ())],
                         "teasers": teaser}

@@ -1,5 +1,12 @@
 """Score an extractor on the saved quality-gate pages: body precision/recall/F1 over word tokens,
-title and date accuracy, and teaser sentences leaked (the way trafilatura's own evaluation works)."""
+title and date accuracy, and teaser sentences leaked (the way trafilatura's own evaluation works),
+over all pages and per page template.
+
+It lives in bench/ because both the benchmarks (bench/quality.py, bench/crawl.py) and the quality
+gate (tests/test_quality_gate.py) measure with it, and bench/ never imports tests/ (tests/test_layout.py
+checks): tests may use bench's instruments, not the other way round. The pages it reads are the
+gate's golden files and stay with the tests (tests/quality/pages, written by tests/quality/make_pages.py).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,10 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-PAGES = Path(__file__).with_name("pages")
+PAGES = Path(__file__).resolve().parent.parent / "tests" / "quality" / "pages"
 _WORD = re.compile(r"\w+")
 
 # (html bytes, url) -> (text, title, published "YYYY-MM-DD" or None)
@@ -28,6 +35,20 @@ class Report:
     date_accuracy: float
     teasers_leaked: int
     worst: list[tuple[str, float]]
+    # The same figures for each page template's pages alone (empty inside a template's own report).
+    templates: dict[str, Report] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    template: str
+    precision: float
+    recall: float
+    f1: float
+    title_ok: bool
+    date_ok: bool
+    leaks: int
 
 
 def tokens(text: str) -> Counter[str]:
@@ -51,20 +72,26 @@ def leaked(teasers: list[str], text: str) -> list[str]:
 
 
 def evaluate(extract: Extractor) -> Report:
-    """Run `extract` over every saved page and score it."""
-    rows, titles, dates, leaks = [], 0, 0, 0
+    """Run `extract` over every saved page and score it, overall and per template."""
+    rows = []
     for path in sorted(PAGES.glob("*.html")):
         expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         text, title, published = extract(path.read_bytes(), expected["url"])
-        rows.append((path.stem, *prf(tokens("\n".join(expected["body"])), tokens(text))))
-        titles += " ".join((title or "").split()) == " ".join(expected["title"].split())
-        dates += published == expected["published"]
-        leaks += len(leaked(expected["teasers"], text))
+        rows.append(_Row(path.stem, expected["template"], *prf(tokens("\n".join(expected["body"])), tokens(text)),
+                         title_ok=" ".join((title or "").split()) == " ".join(expected["title"].split()),
+                         date_ok=published == expected["published"],
+                         leaks=len(leaked(expected["teasers"], text))))
+    templates = {t: _report([r for r in rows if r.template == t]) for t in sorted({r.template for r in rows})}
+    return _report(rows, templates)
+
+
+def _report(rows: list[_Row], templates: dict[str, Report] | None = None) -> Report:
     n = len(rows)
     return Report(
-        pages=n, precision=statistics.mean(r[1] for r in rows), recall=statistics.mean(r[2] for r in rows),
-        f1=statistics.mean(r[3] for r in rows), title_accuracy=titles / n, date_accuracy=dates / n,
-        teasers_leaked=leaks, worst=sorted(((r[0], r[3]) for r in rows), key=lambda r: r[1])[:5],
+        pages=n, precision=statistics.mean(r.precision for r in rows), recall=statistics.mean(r.recall for r in rows),
+        f1=statistics.mean(r.f1 for r in rows), title_accuracy=sum(r.title_ok for r in rows) / n,
+        date_accuracy=sum(r.date_ok for r in rows) / n, teasers_leaked=sum(r.leaks for r in rows),
+        worst=sorted(((r.name, r.f1) for r in rows), key=lambda r: r[1])[:5], templates=templates or {},
     )
 
 

@@ -1,0 +1,57 @@
+"""What one crawl's Scrapy components need from the code that started it, and how it reaches them.
+
+OWNS: CrawlContext (the open repository, the source, its rules, the holder) and the setting it
+travels in. crawler.run.crawl() puts one in each crawler's own settings before the crawl starts;
+the extension and the pipelines read it in from_crawler, where Scrapy components read everything
+else, and never off the spider.
+
+Why settings, and why a context that copies as itself: Scrapy deep-copies settings (each Crawler
+copies the process's in its constructor; Settings.copy() and frozencopy() are copy.deepcopy). The
+repository holds the crawl process's one SQLAlchemy engine, which must be shared, not copied: a
+copy would be a second connection pool on the same database (or fail on the engine's locks). So
+CrawlContext returns itself from __copy__ and __deepcopy__, as a class or a module object in the
+settings does; it is frozen, so sharing it is what is meant. The alternatives were worse: spider
+arguments read back off the spider (the bag of state this replaces), a module-level registry keyed
+by crawler (global state that outlives the crawl), or a URL in the settings from which every
+component opened its own engine (three engines per crawl process, which is what this replaced).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+    from crawler.config import Source
+    from crawler.rules import Rule
+    from store.repository import Repository
+
+# The crawler setting that carries the crawl's CrawlContext.
+CONTEXT_SETTING = "NM_CRAWL_CONTEXT"
+
+
+@dataclass(frozen=True)
+class CrawlContext:
+    """The caller's share of one source's crawl: where to store, what to crawl and match, who runs it."""
+
+    repository: Repository
+    source: Source
+    rules: tuple[Rule, ...] = ()
+    # The process that runs the crawl (scheduler.leases.process_holder()), recorded on its run.
+    holder: str | None = None
+
+    def __copy__(self) -> CrawlContext:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CrawlContext:
+        return self
+
+
+def crawl_context(settings: BaseSettings) -> CrawlContext:
+    """Return the CrawlContext in a crawler's settings; a crawl started without one is a bug."""
+    context = settings.get(CONTEXT_SETTING)
+    if not isinstance(context, CrawlContext):
+        raise RuntimeError(f"no {CONTEXT_SETTING} in the crawler's settings: start crawls with crawler.run.crawl()")
+    return context

@@ -1,0 +1,125 @@
+"""`python -m scheduler.child`: the runner the daemon starts for one crawl of one source, as scrapyd's
+launcher starts its runner. Its contract is the environment, never argv (a database password in argv
+would show in `ps`):
+
+    NEWSMON_DB               the database URL
+    NEWSMON_SEEDS            the seeds folder (the daemon's private snapshot of it)
+    NEWSMON_CHILD_SOURCE     the source to crawl
+    NEWSMON_CHILD_RESULT     a file the runner writes one JSON object to before it exits:
+                             {"outcome": "ok" | "skipped" | "failed", "reason": str | null, "runs": [run, ...]}
+    NEWSMON_CHILD_LOG_LEVEL, NEWSMON_CHILD_LOG_FORMAT, NEWSMON_CHILD_LOG_FILE
+                             logging, as the daemon's --log-level, --log-format, --log-file
+
+Exit 0: the source was crawled ("ok", with its run) or another process held its lease ("skipped");
+1: a runtime failure (the database); 2: bad config (seeds, source, a missing variable). "failed"
+comes with the reason. Nothing is printed on stdout: the daemon reads the result file only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.config import ConfigError
+from scheduler.logs import setup_logging
+from store.errors import StoreError
+
+DB_ENV = "NEWSMON_DB"
+SEEDS_ENV = "NEWSMON_SEEDS"
+SOURCE_ENV = "NEWSMON_CHILD_SOURCE"
+RESULT_ENV = "NEWSMON_CHILD_RESULT"
+LOG_LEVEL_ENV = "NEWSMON_CHILD_LOG_LEVEL"
+LOG_FORMAT_ENV = "NEWSMON_CHILD_LOG_FORMAT"
+LOG_FILE_ENV = "NEWSMON_CHILD_LOG_FILE"
+
+OK, SKIPPED, FAILED = "ok", "skipped", "failed"
+EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
+
+log = logging.getLogger("newsmon.child")
+
+
+def main() -> int:
+    """Crawl the source the environment names, write the result file, and return the exit code."""
+    env = os.environ
+    setup_logging(env.get(LOG_LEVEL_ENV, "warning"), env.get(LOG_FORMAT_ENV, "text"),
+                  Path(env[LOG_FILE_ENV]) if env.get(LOG_FILE_ENV) else None)
+    result_path = env.get(RESULT_ENV)
+    if not result_path:
+        log.error("%s is not set: nowhere to write the result", RESULT_ENV)
+        return EXIT_CONFIG
+    result, code = run(env)
+    write_result(Path(result_path), result)
+    return code
+
+
+def run(env: Mapping[str, str]) -> tuple[dict[str, Any], int]:
+    """Crawl the source `env` names under its lease; return the result object and the exit code."""
+    from scheduler.crawling import crawl_sources
+    from scheduler.schedule import load_config
+    from store.repository import Repository
+
+    try:
+        name, db_url, seeds = (_required(env, key) for key in (SOURCE_ENV, DB_ENV, SEEDS_ENV))
+        config = load_config(Path(seeds), env=env)
+        source = config.source(name)
+    except ConfigError as exc:
+        return _failed(str(exc)), EXIT_CONFIG
+    level = env.get(LOG_LEVEL_ENV, "warning").upper()
+    try:
+        repository = Repository.open(db_url)
+        try:
+            report = crawl_sources(config, [source], repository, wait=False, log_level=level)
+        finally:
+            repository.close()
+    except StoreError as exc:
+        return _failed(str(exc)), EXIT_RUNTIME
+    if name in report.skipped:
+        reason = f"being crawled by {report.skipped[name]}"
+        log.info("%s: %s; skipped", name, reason)
+        return {"outcome": SKIPPED, "reason": reason, "runs": []}, EXIT_OK
+    return {"outcome": OK, "reason": None, "runs": [_jsonable(asdict(r)) for r in report.runs]}, EXIT_OK
+
+
+def write_result(path: Path, result: Mapping[str, Any]) -> None:
+    """Write `result` to `path` whole or not at all (a reader never sees half of it)."""
+    partial = partial_path(path)
+    partial.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def partial_path(path: Path) -> Path:
+    """Return where the result is written before it is moved to `path` (a killed child may leave it)."""
+    return path.with_name(path.name + ".partial")
+
+
+def _required(env: Mapping[str, str], key: str) -> str:
+    value = env.get(key)
+    if not value:
+        raise ConfigError(f"environment: {key} is not set")
+    return value
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    log.error("crawl failed: %s", reason)
+    return {"outcome": FAILED, "reason": reason, "runs": []}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

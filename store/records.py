@@ -1,0 +1,177 @@
+"""The store's plain values: what goes in and comes out of it, as frozen dataclasses and enums.
+
+Imports nothing but the standard library, so the pure core (crawler.analysis runs in worker
+processes, crawler.conditional) can build and read them without loading SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Outcome(enum.StrEnum):
+    """How a run ended (RUNNING while it has not); the database stores the value."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    TIMED_OUT = "timed_out"
+    KILLED = "killed"
+
+
+# Run outcomes that count against a source (a run stopped by a shutdown does not).
+FAILED_OUTCOMES = frozenset({Outcome.FAILED, Outcome.TIMED_OUT, Outcome.KILLED})
+
+
+class AddStatus(enum.StrEnum):
+    """What storing an article did: a new story, a copy joining one, or a URL already stored."""
+
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    KNOWN = "known"
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An extracted article ready to be stored; `variants` includes `url`."""
+
+    url: str
+    source: str
+    content_hash: str
+    text: str
+    variants: tuple[str, ...] = ()
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+    description: str | None = None
+    matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    run_id: int | None = None
+    modified: datetime | None = None
+    simhash: int | None = None
+    # MinHash LSH bands of the text (crawler.fingerprints.bands): an equal band makes a candidate.
+    bands: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    """The result of storing one article: its id, and the story it joined if a duplicate."""
+
+    status: AddStatus
+    article_id: int
+    duplicate_of: int | None = None
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """What `newsmon query` asks for."""
+
+    sources: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    since: datetime | None = None
+    include_all: bool = False
+    after_id: int | None = None
+    limit: int | None = None
+    updated_only: bool = False
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as `newsmon query` shows it: a duplicate reads its story's text."""
+
+    id: int
+    url: str
+    title: str | None
+    author: str | None
+    published: datetime | None
+    language: str | None
+    source: str
+    text: str | None
+    rules: tuple[str, ...]
+    terms: dict[str, list[str]]
+    first_seen: datetime
+    duplicate_of: int | None
+    also_at: tuple[str, ...] = ()
+    modified: datetime | None = None
+    updated: datetime | None = None
+    versions: int = 0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One crawl of one source: when, how it ended, what it found, and (if asked) what failed."""
+
+    id: int
+    source: str
+    started: datetime
+    finished: datetime | None
+    outcome: Outcome
+    pages: int
+    new: int
+    matched: int
+    duplicates: int
+    errors: int
+    error_list: tuple[tuple[str, str], ...] = ()
+    holder: str | None = None
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """Who crawls a source now, until when."""
+
+    source: str
+    holder: str
+    acquired: datetime
+    heartbeat: datetime
+    expires: datetime
+
+    def active(self, now: datetime | None = None) -> bool:
+        """Return True while the lease has not expired."""
+        return self.expires > (now or utcnow())
+
+
+@dataclass(frozen=True)
+class ValidatorRecord:
+    """What a URL answered last: its validators, body hash, and whether they can be believed."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    trusted: bool
+    not_modified: int
+    checked: datetime
+    changed: datetime | None
+
+
+@dataclass(frozen=True)
+class ValidatorAnswer:
+    """What one URL answered in a crawl: a 304 (`not_modified`), or a body's validators and hash,
+    with `distrust` set when its server sent an unchanged validator for a changed body."""
+
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    distrust: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    """What a daemon last planned for a source."""
+
+    source: str
+    daemon: str
+    next_run: datetime | None
+    interval: int | None
+    reason: str
+    failures: int
+    updated: datetime

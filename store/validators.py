@@ -1,0 +1,64 @@
+"""Validators: what each discovery URL (and each revisited article) answered last, so the next
+crawl can ask "changed since?" (crawler/conditional.py decides how far to believe the answer)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, exists, insert, or_, select, update
+
+from store.database import Database
+from store.models import ArticleUrl, Validator
+from store.records import ValidatorAnswer, ValidatorRecord, utcnow
+
+
+class Validators:
+    """The validators table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def load(self, source: str, articles: Iterable[str] = ()) -> dict[str, ValidatorRecord]:
+        """Return what the source's discovery URLs, and the given article URLs, answered last."""
+        # Article validators pile up with every stored article; only those about to be revisited
+        # are wanted, so the rest stay in the database.
+        wanted = list(articles)
+        is_discovery = ~exists().where(ArticleUrl.url == Validator.url)
+        condition = or_(is_discovery, Validator.url.in_(wanted)) if wanted else is_discovery
+        with self.db.read() as conn:
+            rows = conn.execute(select(*Validator.__table__.c).where(Validator.source == source, condition)).all()
+        return {r.url: ValidatorRecord(r.url, r.etag, r.last_modified, r.content_hash, r.trusted, r.not_modified,
+                                       r.checked, r.changed) for r in rows}
+
+    def save(self, source: str, answers: Mapping[str, ValidatorAnswer]) -> None:
+        """Record what URLs answered (url -> answer), in one transaction."""
+        if not answers:
+            return
+        now = utcnow()
+        with self.db.write() as conn:
+            current = {r.url: r for r in self.db.chunked_in(
+                conn, lambda chunk: select(Validator.url, Validator.content_hash, Validator.not_modified,
+                                           Validator.trusted).where(Validator.url.in_(chunk)), list(answers))}
+            fresh = [{"url": url, "source": source, "etag": a.etag, "last_modified": a.last_modified,
+                      "content_hash": a.content_hash, "trusted": not a.distrust,
+                      "not_modified": 0, "checked": now, "changed": now}
+                     for url, a in answers.items() if url not in current]
+            if fresh:
+                conn.execute(insert(cast(Table, Validator.__table__)), fresh)
+            for url, old in current.items():
+                conn.execute(update(Validator).where(Validator.url == url)
+                             .values(**_update(old, answers[url], now)))
+
+
+def _update(old: Any, answer: ValidatorAnswer, now: datetime) -> dict[str, Any]:
+    if answer.not_modified:
+        return {"not_modified": old.not_modified + 1, "checked": now}
+    values: dict[str, Any] = {
+        "etag": answer.etag, "last_modified": answer.last_modified,
+        "content_hash": answer.content_hash, "not_modified": 0, "checked": now,
+        "trusted": old.trusted and not answer.distrust}
+    if answer.content_hash != old.content_hash:
+        values["changed"] = now
+    return values
