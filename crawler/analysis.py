@@ -1,17 +1,22 @@
-"""One page's CPU work, as a pure function: extract, drop learned boilerplate, match rules, fingerprint."""
+"""One page's CPU work, as a pure function: extract, drop learned boilerplate, match rules, fingerprint.
+
+A page that gives no article gives the reason instead (crawler.extraction.Rejection), which the
+crawl records on its run: no page is dropped without saying why.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from crawler.boilerplate import blocks, strip_learned
-from crawler.extraction import extract
+from crawler.extraction import Rejection, extract_or_reason
 from crawler.fingerprints import bands, content_hash, simhash
 from crawler.items import FetchedPage
 from crawler.rules import MatchText, Rule, match_rules
-from crawler.urls import canonicalize, is_http_url, same_site
+from crawler.urls import article_key, canonicalize, is_http_url, same_site
 from store.records import NewArticle
 
 _DATE_DISAGREEMENT = timedelta(days=2)
@@ -36,20 +41,20 @@ def _published(page_date: datetime | None, declared: bool, listed: datetime | No
     return page_date
 
 
-def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, learned: Collection[str] = ()) -> Analysis | None:
-    """Turn a fetched page into an article ready to store, or None if it is not an article."""
-    extracted = extract(page.html, page.url, min_chars=min_chars)
-    if extracted is None:
-        return None
+def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int,
+            learned: Collection[str] = ()) -> Analysis | Rejection:
+    """Turn a fetched page into an article ready to store, or say why it is not one."""
+    extracted = extract_or_reason(page.html, page.url, min_chars=min_chars)
+    if isinstance(extracted, Rejection):
+        return extracted
     text, removed = strip_learned(extracted.text, learned)
     if len(text) < min_chars:
-        return None
+        return Rejection(f"too short: {len(text)} characters of main text after removing {len(removed)} "
+                         f"paragraph(s) learned as the source's boilerplate, fewer than {min_chars}")
     variants = list(page.variants)
-    # Trust the page's own canonical link only on its own site: a hostile or broken page
-    # could otherwise claim another site's URL and shadow that article.
-    if extracted.canonical_url and is_http_url(extracted.canonical_url) and same_site(
-            extracted.canonical_url, [page.url]):
-        variants.append(canonicalize(extracted.canonical_url))
+    if extracted.canonical_url and _trusted_canonical(extracted.canonical_url, page.url):
+        # Its key form too: the next crawl's known-URL check asks for the key of every link.
+        variants += [canonicalize(extracted.canonical_url), article_key(extracted.canonical_url)]
     fingerprint = simhash(text)
     article = NewArticle(
         url=page.url,
@@ -68,3 +73,11 @@ def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int, learned: C
         bands=bands(text),
     )
     return Analysis(article, blocks(extracted.text), removed)
+
+
+def _trusted_canonical(canonical: str, url: str) -> bool:
+    # Trusted only on the page's own site: a hostile or broken page could otherwise claim another
+    # site's URL and shadow that article. And never the site's root: a misconfigured CMS that
+    # declares its home page canonical on every page would make each article after the first a
+    # "known article".
+    return is_http_url(canonical) and same_site(canonical, [url]) and urlsplit(article_key(canonical)).path != "/"

@@ -3,16 +3,22 @@
 Related-story teasers, "Recommended Articles" lists, newsletter pleas and legal lines survive
 generic extraction when a template puts them inline after the body. A whole paragraph that recurs
 word for word on LEARNED_MIN_PAGES or more distinct articles of one source is learned as boilerplate
-and removed from that source's later articles. Only whole paragraphs count, so real content that
-merely repeats a phrase is never touched.
+and removed from that source's later articles, and from the earlier ones that taught it (the
+storing pipeline reaches back: crawler.pipelines, store.articles.Articles.containing). Only whole
+paragraphs count, so real content that merely repeats a phrase is never touched.
+
+OWNS: the block hash, stripping learned paragraphs, and what stripping changes in an article
+already analyzed (its text's fingerprints and rule matches, computed again by `clean`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
-from crawler.fingerprints import normalize_text
+from crawler.fingerprints import bands, content_hash, normalize_text, simhash
+from crawler.rules import MatchText, Rule, match_rules
 
 # Shorter lines ("Share", "Photo: Xinhua") are too generic to learn safely, and trafilatura drops most.
 MIN_BLOCK_CHARS = 40
@@ -48,3 +54,25 @@ def strip_learned(text: str, learned: Collection[str]) -> tuple[str, list[str]]:
         else:
             kept.append(line)
     return "\n".join(kept).strip(), removed
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """An analyzed text with learned boilerplate removed, fingerprinted and matched again."""
+
+    text: str
+    removed: list[str]
+    content_hash: str
+    simhash: int
+    bands: tuple[int, ...]
+    matches: dict[str, tuple[str, ...]]
+
+
+def clean(title: str | None, text: str, language: str | None, learned: Collection[str],
+          rules: Sequence[Rule]) -> Cleaned | None:
+    """Strip learned paragraphs from an analyzed text and redo what depends on it; None if none was there."""
+    kept, removed = strip_learned(text, learned)
+    if not removed:
+        return None
+    return Cleaned(kept, removed, content_hash(kept), simhash(kept), bands(kept),
+                   match_rules(rules, MatchText.of(title, kept), language))

@@ -1,9 +1,10 @@
 """The crawl's bookkeeping, kept from signals as Scrapy's corestats and closespider keep theirs.
 
 OWNS: the source's run row from start to outcome: open it when the spider opens, record each
-FetchFailure on it, settle its outcome from the close reason, and save the validator answers the
-spider sent only after a clean, uncapped crawl (a crawl cut short must re-read its feeds next time,
-or the rest of their links are lost). Also the fatal stop: a database that stops taking writes ends
+FetchFailure on it and each skipped page (the page_skipped signal) with its reason, settle its
+outcome from the close reason, and save the validator answers the spider sent only after a clean,
+uncapped crawl (a crawl cut short must re-read its feeds next time, or the rest of their links are
+lost). Also the fatal stop: a database that stops taking writes ends
 the crawl, and the StoreError itself (not its message) is kept for crawler.run.crawl() to raise.
 """
 
@@ -21,7 +22,7 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler.context import crawl_context
 from crawler.items import FetchFailure
-from crawler.signals import article_limit_reached, run_opened, store_failed, validator_answered
+from crawler.signals import article_limit_reached, page_skipped, run_opened, store_failed, validator_answered
 from store.errors import StoreError
 from store.records import Outcome, ValidatorAnswer
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 _OUTCOMES = {"finished": Outcome.OK, "shutdown": Outcome.STOPPED, "closespider_timeout": Outcome.TIMED_OUT}
 # The close reason of a crawl stopped because the database failed.
 STORE_FAILED = "store_failed"
+# Skipped pages written per transaction. A first crawl past the article limit skips thousands of
+# links at once (one transaction each would cost seconds); a routine crawl skips a handful, written
+# as the spider closes.
+SKIP_BATCH = 100
 
 
 def _ignore(*args: Any) -> None:
@@ -57,6 +62,7 @@ class CrawlRun:
         # The first database failure of the crawl: crawl() raises this very exception.
         self.error: StoreError | None = None
         self.errors = 0
+        self._skips: list[tuple[str, str]] = []
         self.capped = False
         self.answers: dict[str, ValidatorAnswer] = {}
         # What stop() returned (the closing task): asyncio keeps only a weak reference to a task.
@@ -70,6 +76,7 @@ class CrawlRun:
                   stop=lambda reason: _close_spider(crawler, reason))
         crawler.signals.connect(run.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(run.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(run.page_skipped, signal=page_skipped)
         crawler.signals.connect(run.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(run.validator_answered, signal=validator_answered)
         crawler.signals.connect(run.article_limit_reached, signal=article_limit_reached)
@@ -99,6 +106,23 @@ class CrawlRun:
             return
         try:
             self.repository.runs.add_error(self.run_id, item.url, item.reason)
+        except StoreError as exc:
+            self.store_failed(exc)
+
+    def page_skipped(self, url: str, reason: str) -> None:
+        """Record that `url` was not stored, and why (not an error: the crawl stays ok)."""
+        self.stats.inc_value("newsmon/skipped")
+        log.info("%s: skipped %s: %s", self.source, url, reason)
+        self._skips.append((url, reason))
+        if len(self._skips) >= SKIP_BATCH:
+            self._write_skips()
+
+    def _write_skips(self) -> None:
+        skips, self._skips = self._skips, []
+        if self.run_id is None or not skips or self.error is not None:
+            return
+        try:
+            self.repository.runs.add_skips(self.run_id, skips)
         except StoreError as exc:
             self.store_failed(exc)
 
@@ -142,7 +166,10 @@ class CrawlRun:
             return  # never opened: the StoreError that prevented it is what crawl() raises
         outcome = self.outcome(reason)
         pages = int(self.stats.get_value("response_received_count", 0))
+        skips, self._skips = self._skips, []
         try:
+            if skips and self.error is None:
+                self.repository.runs.add_skips(self.run_id, skips)
             if outcome == Outcome.OK and not self.errors and not self.capped:
                 self.repository.validators.save(self.source, self.answers)
             self.repository.runs.finish(self.run_id, outcome, pages)

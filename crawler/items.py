@@ -1,8 +1,9 @@
 """What the spider and the pipelines hand on: plain values, no Scrapy objects.
 
 OWNS: the item types. The spider yields FetchedPage and FetchFailure; the analysis pipeline turns a
-FetchedPage into an AnalyzedPage (or a FetchFailure, or drops it); the storing pipeline stores
-AnalyzedPages; the CrawlRun extension records every FetchFailure on the run.
+FetchedPage into an AnalyzedPage (or a FetchFailure, or drops it and says why: the page_skipped
+signal); the storing pipeline stores AnalyzedPages; the CrawlRun extension records every
+FetchFailure and every skipped page on the run.
 """
 
 from __future__ import annotations

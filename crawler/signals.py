@@ -30,3 +30,8 @@ boilerplate_learned = object()
 # A write failed with `exc` (store.errors.StoreError): the database has stopped taking writes.
 # The CrawlRun extension keeps the exception and stops the crawl.
 store_failed = object()
+
+# A page was fetched (or, past the article limit, found) and will not be stored: `url`, and `reason`
+# in one line ("not an article: ...", "too short: ...", "known article: ...", "robots.txt forbids
+# it", ...). Not an error: the CrawlRun extension records it on the run and logs it at INFO.
+page_skipped = object()

@@ -27,6 +27,7 @@ from crawler.rules import Rule
 
 if TYPE_CHECKING:
     from crawler.analysis import Analysis
+    from crawler.extraction import Rejection
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,14 @@ def _init_worker(rules: tuple[Rule, ...]) -> None:
     _worker_rules = rules
 
 
-def _analyze_in_worker(page: FetchedPage, min_chars: int, learned: frozenset[str]) -> Analysis | None:
+def _analyze_in_worker(page: FetchedPage, min_chars: int, learned: frozenset[str]) -> Analysis | Rejection:
     from crawler.analysis import analyze
 
     return analyze(page, _worker_rules, min_chars, learned)
 
 
 def _analyze_here(page: FetchedPage, rules: tuple[Rule, ...], min_chars: int,
-                  learned: Collection[str]) -> Analysis | None:
+                  learned: Collection[str]) -> Analysis | Rejection:
     # Imported on first use: a crawl that finds nothing new never analyzes, and trafilatura's
     # import was most of its start-up.
     from crawler.analysis import analyze
@@ -90,8 +91,9 @@ class AnalysisPool:
             except BrokenProcessPool:
                 break
 
-    async def analyze(self, page: FetchedPage, min_chars: int, learned: Collection[str]) -> Analysis | None:
-        """Analyze one page with the pool's rules; a crashed worker costs a retry here, never the page."""
+    async def analyze(self, page: FetchedPage, min_chars: int, learned: Collection[str]) -> Analysis | Rejection:
+        """Analyze one page with the pool's rules (an Analysis, or the Rejection saying why it is no
+        article); a crashed worker costs a retry here, never the page."""
         self.seen += 1
         warming = self._warming is not None and self._warming.is_alive()
         if self.workers <= 0 or self.seen <= self.in_process_pages or warming:

@@ -27,7 +27,7 @@ from store.db import DEFAULT_DB_URL
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 
-SUMMARY_COLUMNS = ("source", "outcome", "pages", "new", "matched", "duplicates", "errors")
+SUMMARY_COLUMNS = ("source", "outcome", "pages", "new", "matched", "duplicates", "skipped", "errors")
 ARTICLE_KEYS = ("id", "url", "title", "author", "published", "language", "source", "text", "rules",
                 "terms", "first_seen", "duplicate_of", "also_at", "modified", "updated", "versions")
 
@@ -176,9 +176,14 @@ def _progress_display() -> Iterator[Callable[[list[Any]], None] | None]:
         live.stop()
 
 
+def _run_rows(records: Sequence[Any], keys: Sequence[str]) -> list[dict[str, Any]]:
+    return [{**{k: getattr(r, k) for k in keys},
+             "error_list": [{"url": u, "reason": why} for u, why in r.error_list],
+             "skip_list": [{"url": u, "reason": why} for u, why in r.skip_list]} for r in records]
+
+
 def _print_summary(records: Sequence[Any], fmt: str) -> None:
-    rows = [{**{k: getattr(r, k) for k in ("id", *SUMMARY_COLUMNS, "started", "finished")},
-             "error_list": [{"url": u, "reason": why} for u, why in r.error_list]} for r in records]
+    rows = _run_rows(records, ("id", *SUMMARY_COLUMNS, "started", "finished"))
     if fmt != "table":
         emit(rows, fmt, SUMMARY_COLUMNS)
         return
@@ -265,25 +270,35 @@ def _repository(db: str) -> Any:
 @click.option("--source", help="Only runs of this source.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--errors", "with_errors", is_flag=True, help="List each failed URL and why.")
+@click.option("--skipped", "with_skips", is_flag=True,
+              help="List each page fetched and not stored (not an article, too short, known, ...) and why.")
 @output_options
 @click.pass_obj
-def runs(obj: dict[str, Any], source: str | None, limit: int, with_errors: bool, fmt: str) -> None:
+def runs(obj: dict[str, Any], source: str | None, limit: int, with_errors: bool, with_skips: bool, fmt: str) -> None:
     """List recent crawl runs, newest first, with their figures.
+
+    A skipped page is not an error: it was fetched (or, past the article limit, found) and is no
+    article to store (not an article, too short, known, robots.txt, ...). Every run counts its skipped
+    pages; the reasons are kept for each source's recent runs.
 
     \b
     Example:
-      newsmon runs --errors --limit 5
+      newsmon runs --skipped --source xinhua-english --limit 5
     """
     with errors_as_exit():
         records = _repository(obj["db"]).runs.recent(source=source, limit=limit,
-                                                       with_errors=with_errors or fmt != "table")
-    rows = [{**{k: getattr(r, k) for k in ("id", "started", "finished", *SUMMARY_COLUMNS)},
-             "error_list": [{"url": u, "reason": why} for u, why in r.error_list]} for r in records]
-    emit(rows, fmt, ("id", "started", *SUMMARY_COLUMNS))
-    if fmt == "table" and with_errors:
-        for r in records:
-            for url, why in r.error_list:
-                click.echo(f"run {r.id} {r.source}: {url}: {why}")
+                                                       with_errors=with_errors or fmt != "table",
+                                                       with_skips=with_skips or fmt != "table")
+    emit(_run_rows(records, ("id", "started", "finished", *SUMMARY_COLUMNS)), fmt, ("id", "started", *SUMMARY_COLUMNS))
+    if fmt != "table":
+        return
+    for r in records:
+        for url, why in r.error_list if with_errors else ():
+            click.echo(f"run {r.id} {r.source}: {url}: {why}")
+        for url, why in r.skip_list if with_skips else ():
+            click.echo(f"run {r.id} {r.source}: skipped {url}: {why}")
+        if with_skips and r.skipped > len(r.skip_list):
+            click.echo(f"run {r.id} {r.source}: {r.skipped - len(r.skip_list)} more skipped, reasons not kept")
 
 
 # -- boilerplate -----------------------------------------------------------------------------------
@@ -298,8 +313,8 @@ def boilerplate(obj: dict[str, Any], source: str | None, min_pages: int, fmt: st
     """Show the paragraphs learned as a source's boilerplate, and on how many articles each was seen.
 
     A paragraph repeated word for word on 3 or more articles of one source (a related-story
-    teaser, a newsletter plea) is removed from that source's later articles; each removal is
-    logged at info level with the article's URL.
+    teaser, a newsletter plea) is removed from that source's later articles and cleaned out of
+    the earlier stored ones (their rules run again); each removal is logged at info level.
 
     \b
     Example:

@@ -1,14 +1,16 @@
-"""Articles: storing them once each (URL variants, exact and near copies, new versions), and
-reading them back for `newsmon query`, the crawler's known-URL check and its revisits."""
+"""Articles: storing them once each (URL variants, exact and near copies, new versions), cleaning
+a stored text again when its source's boilerplate is learned later, and reading them back for
+`newsmon query`, the crawler's known-URL check and its revisits."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -21,6 +23,21 @@ from store.stories import NEAR_DUPLICATE_BITS, StoryIndex
 # Built once: on the table, not the ORM class, whose per-statement bookkeeping cost more than
 # the insert itself in a burst (measured with py-spy on a 600-article crawl).
 _INSERT_ARTICLE = insert(cast(Table, Article.__table__)).returning(Article.id)
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """A stored article's text and what its rules read, for cleaning it again (Articles.containing)."""
+
+    id: int
+    run_id: int | None
+    duplicate_of: int | None
+    title: str | None
+    language: str | None
+    # Its own text, or its original's for an exact copy (which stores none: see _add).
+    text: str
+    content_hash: str
+    exact_copy: bool = False
 
 
 class Articles:
@@ -74,6 +91,39 @@ class Articles:
                 conn.execute(insert(Match), [{"article_id": article_id, "rule": r, "terms": list(t)}
                                              for r, t in new.matches.items()])
             return True
+
+    def rewrite(self, article: ArticleText, text: str, content_hash: str, simhash: int, bands: Sequence[int],
+                matches: dict[str, tuple[str, ...]]) -> int | None:
+        """Replace a stored article's text with a cleaned one, and its hash, SimHash, bands and matches with
+        it, in one transaction; return how its run's matched count moved (-1, 0, 1), None if it changed meanwhile.
+
+        In place, not a version (add_version): the page did not change, our reading of it did, and
+        `query --updated` must not announce it as news again. An exact copy keeps storing no text.
+        """
+        values: dict[str, Any] = {"content_hash": content_hash, "simhash": simhash}
+        if not article.exact_copy:
+            values["text"] = text
+        with self.db.write() as conn:
+            had_match = bool(conn.execute(select(exists().where(Match.article_id == article.id))).scalar())
+            # Compare-and-set on the hash it was read with: a revisit that stored a new version
+            # since then wins, and this cleaning is dropped rather than overwrite it.
+            done = conn.execute(update(Article).where(Article.id == article.id,
+                                                      Article.content_hash == article.content_hash).values(**values))
+            if done.rowcount == 0:
+                return None
+            conn.execute(delete(ArticleBand).where(ArticleBand.article_id == article.id))
+            conn.execute(delete(Match).where(Match.article_id == article.id))
+            if bands:
+                conn.execute(insert(ArticleBand), [{"article_id": article.id, "band": i, "value": v}
+                                                   for i, v in enumerate(bands)])
+            if matches:
+                conn.execute(insert(Match), [{"article_id": article.id, "rule": r, "terms": list(t)}
+                                             for r, t in matches.items()])
+            # A run counts its new stories that matched (_count_on_runs); keep it agreeing.
+            moved = int(bool(matches)) - int(had_match) if article.duplicate_of is None else 0
+            if moved and article.run_id is not None:
+                conn.execute(update(Run).where(Run.id == article.run_id).values(matched=Run.matched + moved))
+            return moved
 
     def _add(self, conn: Connection, new: NewArticle, max_bits: int, index: StoryIndex) -> AddOutcome:
         urls = tuple(dict.fromkeys((new.url, *new.variants)))
@@ -164,6 +214,28 @@ class Articles:
             index = StoryIndex(urls={}, originals={}, bands=self._band_owners(conn, list(enumerate(bands))))
             index.simhashes = self._simhashes(conn, {a for owners in index.bands.values() for a in owners})
         return index.story(probe, max_bits)
+
+    def containing(self, source: str, since: datetime, paragraphs: Sequence[str]) -> list[ArticleText]:
+        """Return the source's articles first seen since `since` whose text holds one of `paragraphs`, and
+        the exact copies of those (which show their text), in id order."""
+        if not paragraphs:
+            return []
+        columns = (Article.id, Article.run_id, Article.duplicate_of, Article.title, Article.language,
+                   Article.content_hash)
+        # An index range on (source, first_seen) (migration 0005), then a substring test on the
+        # rows of that window only: the source's articles since the block first appeared.
+        holds = or_(*(Article.text.contains(p, autoescape=True) for p in paragraphs))
+        with self.db.read() as conn:
+            rows = conn.execute(select(*columns, Article.text).where(
+                Article.source == source, Article.first_seen >= since, Article.text.is_not(None), holds)).all()
+            found = [ArticleText(r.id, r.run_id, r.duplicate_of, r.title, r.language, r.text, r.content_hash)
+                     for r in rows]
+            texts = {a.id: a.text for a in found}
+            copies = [ArticleText(r.id, r.run_id, r.duplicate_of, r.title, r.language, texts[r.duplicate_of],
+                                  r.content_hash, exact_copy=True)
+                      for r in self.db.chunked_in(conn, lambda chunk: select(*columns).where(
+                          Article.duplicate_of.in_(chunk), Article.text.is_(None)), sorted(texts))]
+        return sorted(found + copies, key=lambda a: a.id)
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """Return those of `urls` that some stored article was already reached by."""

@@ -4,10 +4,11 @@ one repeated across pages can be dropped (crawler/boilerplate.py sets the thresh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import Update, func, insert, select, update
 
 from store.database import Database
 from store.models import BoilerplateBlock
@@ -26,6 +27,14 @@ class Boilerplate:
             rows = conn.execute(select(BoilerplateBlock.block_hash, BoilerplateBlock.pages).where(
                 BoilerplateBlock.source == source, BoilerplateBlock.pages >= min_pages))
             return {r.block_hash: r.pages for r in rows}
+
+    def first_seen(self, source: str, hashes: Sequence[str]) -> datetime | None:
+        """Return when the earliest of these blocks was first seen on the source (None if none is known)."""
+        with self.db.read() as conn:
+            return min((r[0] for r in self.db.chunked_in(conn, lambda chunk: select(
+                func.min(BoilerplateBlock.first_seen)).where(BoilerplateBlock.source == source,
+                                                              BoilerplateBlock.block_hash.in_(chunk)), list(hashes))
+                        if r[0] is not None), default=None)
 
     def count(self, source: str, pages: Sequence[dict[str, str]]) -> dict[str, int]:
         """Count each page (hash -> sample text per page) once for each of its blocks; return the new

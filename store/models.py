@@ -129,12 +129,26 @@ class Run(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     # "host:pid" of the process that ran it, so a supervisor can settle a run its child left open.
     holder: Mapped[str | None] = mapped_column(String(200))
+    # Pages not stored, and not for an error: not an article, too short, known, robots, ... (run_skips).
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_runs_source_started", "source", "started"),)
 
 
 class RunError(Base):
     __tablename__ = "run_errors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class RunSkip(Base):
+    """A page a run did not store, and why; kept for each source's recent runs only (store.runs)."""
+
+    __tablename__ = "run_skips"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)

@@ -107,7 +107,8 @@ class StoredArticle:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One crawl of one source: when, how it ended, what it found, and (if asked) what failed."""
+    """One crawl of one source: when, how it ended, what it found, and (if asked) what failed and
+    what was skipped."""
 
     id: int
     source: str
@@ -121,6 +122,10 @@ class RunRecord:
     errors: int
     error_list: tuple[tuple[str, str], ...] = ()
     holder: str | None = None
+    # Pages fetched (or, past the article limit, found) and not stored, with why (store.runs keeps
+    # the reasons of each source's recent runs only, up to a bound per run: see there).
+    skipped: int = 0
+    skip_list: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,34 @@
-"""Runs: one row per crawl of a source, its outcome and counters, and the URLs that failed in it."""
+"""Runs: one row per crawl of a source, its outcome and counters, the URLs that failed in it, and
+the pages it skipped (fetched, or found past the article limit, and not stored) with why.
+
+Skips are routine, errors are not: a source whose feed links its section pages skips them on every
+crawl, forever. So the run keeps the count of its skips (`skipped`) for good, and the skips
+themselves (run_skips) only up to SKIPS_PER_RUN per run and for each source's SKIP_RUNS newest
+runs: the rows stay under sources x SKIP_RUNS x SKIPS_PER_RUN (100 sources: 400,000 at worst, a
+few thousand in practice), however long newsmon runs. Past SKIPS_PER_RUN a run's skips are nearly
+always one reason in bulk (the article limit on a first crawl of a big sitemap, a source whose
+allow pattern matches its listings), which the first rows show.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from store.database import Database
 from store.errors import StoreError
-from store.models import Run, RunError
+from store.models import Run, RunError, RunSkip
 from store.records import FAILED_OUTCOMES, Outcome, RunRecord, utcnow
 
 # In a fixed order: a set's order would vary between processes, and with it the SQL's cache key.
 _FAILED = sorted(FAILED_OUTCOMES)
+# Skip rows kept per run, and the runs per source whose skip rows are kept (`newsmon runs` lists 20).
+SKIPS_PER_RUN = 200
+SKIP_RUNS = 20
+# A run's failed or skipped pages: (url, reason), in the order they were recorded.
+Details = tuple[tuple[str, str], ...]
 
 
 class Runs:
@@ -23,12 +38,23 @@ class Runs:
         self.db = db
 
     def start(self, source: str, holder: str | None = None) -> int:
-        """Record the start of a crawl of `source` and return the run id."""
+        """Record the start of a crawl of `source` and return the run id; drop the skip rows of the
+        source's runs older than its SKIP_RUNS newest."""
         with self.db.write() as conn:
-            return int(conn.execute(
+            run_id = int(conn.execute(
                 insert(Run).values(source=source, started=utcnow(), outcome=Outcome.RUNNING.value, pages=0, new=0,
-                                   matched=0, duplicates=0, errors=0, holder=holder).returning(Run.id)
+                                   matched=0, duplicates=0, errors=0, skipped=0, holder=holder).returning(Run.id)
             ).scalar_one())
+            self._prune_skips(conn, source)
+            return run_id
+
+    def _prune_skips(self, conn: Connection, source: str) -> None:
+        oldest_kept = conn.execute(select(Run.id).where(Run.source == source).order_by(Run.id.desc())
+                                   .offset(SKIP_RUNS - 1).limit(1)).scalar()
+        if oldest_kept is None:
+            return
+        older = select(Run.id).where(Run.source == source, Run.id < oldest_kept)
+        conn.execute(delete(RunSkip).where(RunSkip.run_id < oldest_kept, RunSkip.run_id.in_(older)))
 
     def finish(self, run_id: int, outcome: Outcome, pages: int) -> None:
         """Close a run with its outcome and the number of pages it fetched."""
@@ -52,27 +78,44 @@ class Runs:
             conn.execute(insert(RunError).values(run_id=run_id, url=url, reason=reason[:2000], at=utcnow()))
             conn.execute(update(Run).where(Run.id == run_id).values(errors=Run.errors + 1))
 
-    def recent(self, source: str | None = None, limit: int = 20, with_errors: bool = False) -> list[RunRecord]:
+    def add_skips(self, run_id: int, skips: Sequence[tuple[str, str]]) -> None:
+        """Record pages (url, reason) a run did not store; all are counted, SKIPS_PER_RUN are kept."""
+        if not skips:
+            return
+        with self.db.write() as conn:
+            kept = conn.execute(select(func.count()).select_from(RunSkip).where(RunSkip.run_id == run_id)).scalar_one()
+            room = max(0, SKIPS_PER_RUN - int(kept))
+            if room:
+                now = utcnow()
+                conn.execute(insert(RunSkip), [{"run_id": run_id, "url": url, "reason": reason[:2000], "at": now}
+                                               for url, reason in skips[:room]])
+            conn.execute(update(Run).where(Run.id == run_id).values(skipped=Run.skipped + len(skips)))
+
+    def recent(self, source: str | None = None, limit: int = 20, with_errors: bool = False,
+               with_skips: bool = False) -> list[RunRecord]:
         """List runs, newest first."""
         stmt = select(*Run.__table__.c).order_by(Run.id.desc()).limit(limit)
         if source is not None:
             stmt = stmt.where(Run.source == source)
         with self.db.read() as conn:
             rows = conn.execute(stmt).all()
-            errors = self._errors(conn, [r.id for r in rows]) if with_errors else {}
-        return [_record(r, errors.get(r.id, ())) for r in rows]
+            ids = [r.id for r in rows]
+            errors = self._details(conn, RunError, ids) if with_errors else {}
+            skips = self._details(conn, RunSkip, ids) if with_skips else {}
+        return [_record(r, errors.get(r.id, ()), skips.get(r.id, ())) for r in rows]
 
-    def get(self, ids: Sequence[int], with_errors: bool = True) -> list[RunRecord]:
+    def get(self, ids: Sequence[int], with_errors: bool = True, with_skips: bool = True) -> list[RunRecord]:
         """Return exactly the runs `ids`, in that order; a missing one is a StoreError."""
         wanted = list(dict.fromkeys(ids))
         with self.db.read() as conn:
             rows = {r.id: r for r in self.db.chunked_in(
                 conn, lambda chunk: select(*Run.__table__.c).where(Run.id.in_(chunk)), wanted)}
-            errors = self._errors(conn, wanted) if with_errors else {}
+            errors = self._details(conn, RunError, wanted) if with_errors else {}
+            skips = self._details(conn, RunSkip, wanted) if with_skips else {}
         missing = [i for i in wanted if i not in rows]
         if missing:
             raise StoreError(f"no run with id {missing[0]} in the database")
-        return [_record(rows[i], errors.get(i, ())) for i in ids]
+        return [_record(rows[i], errors.get(i, ()), skips.get(i, ())) for i in ids]
 
     def latest(self, sources: Iterable[str]) -> dict[str, RunRecord]:
         """Return each source's newest run (sources never crawled are left out)."""
@@ -82,7 +125,7 @@ class Runs:
             return select(*Run.__table__.c).join(ids, ids.c.id == Run.id)
 
         with self.db.read() as conn:
-            return {r.source: _record(r, ()) for r in self.db.chunked_in(conn, newest, list(dict.fromkeys(sources)))}
+            return {r.source: _record(r) for r in self.db.chunked_in(conn, newest, list(dict.fromkeys(sources)))}
 
     def failures(self, sources: Iterable[str]) -> dict[str, int]:
         """Count, per source, its latest runs that failed, timed out or were killed, back to an ok one."""
@@ -108,14 +151,15 @@ class Runs:
         """Count the source's latest runs that failed, timed out or were killed, back to an ok one."""
         return self.failures([source])[source]
 
-    def _errors(self, conn: Connection, ids: list[int]) -> dict[int, tuple[tuple[str, str], ...]]:
+    def _details(self, conn: Connection, table: type[RunError] | type[RunSkip],
+                 ids: list[int]) -> dict[int, Details]:
         out: dict[int, list[tuple[str, str]]] = {}
-        for e in self.db.chunked_in(conn, lambda chunk: select(*RunError.__table__.c)
-                                    .where(RunError.run_id.in_(chunk)).order_by(RunError.id), ids):
+        for e in self.db.chunked_in(conn, lambda chunk: select(table.run_id, table.url, table.reason)
+                                    .where(table.run_id.in_(chunk)).order_by(table.id), ids):
             out.setdefault(e.run_id, []).append((e.url, e.reason))
         return {k: tuple(v) for k, v in out.items()}
 
 
-def _record(r: Any, errors: tuple[tuple[str, str], ...]) -> RunRecord:
+def _record(r: Any, errors: Details = (), skips: Details = ()) -> RunRecord:
     return RunRecord(r.id, r.source, r.started, r.finished, Outcome(r.outcome), r.pages, r.new, r.matched,
-                     r.duplicates, r.errors, errors, r.holder)
+                     r.duplicates, r.errors, errors, r.holder, r.skipped, skips)

@@ -23,6 +23,7 @@ from crawler.analysis import Analysis
 from crawler.config import Source
 from crawler.context import CONTEXT_SETTING, CrawlContext, crawl_context
 from crawler.crawl_run import CrawlRun
+from crawler.extraction import Rejection
 from crawler.items import AnalyzedPage, FetchedPage, FetchFailure
 from crawler.pipelines import AnalysisPipeline, StorePipeline
 from crawler.signals import article_limit_reached, articles_scheduled, validator_answered
@@ -149,7 +150,7 @@ def test_a_pipeline_that_cannot_start_on_the_database_closes_the_spider_before_t
 # -- The pipelines ---------------------------------------------------------------------------------
 
 class _Pool:
-    def __init__(self, results: dict[str, Analysis | Exception | None]) -> None:
+    def __init__(self, results: dict[str, Analysis | Exception | Rejection]) -> None:
         self.results = results
         self.expected: list[int] = []
         self.learned_seen: list[set[str]] = []
@@ -157,7 +158,7 @@ class _Pool:
     def expect(self, pages: int) -> None:
         self.expected.append(pages)
 
-    async def analyze(self, page: FetchedPage, min_chars: int, learned: Any) -> Analysis | None:
+    async def analyze(self, page: FetchedPage, min_chars: int, learned: Any) -> Analysis | Rejection:
         self.learned_seen.append(set(learned))
         result = self.results[page.url]
         if isinstance(result, Exception):
@@ -171,9 +172,11 @@ def _page(url: str, revisit_of: int | None = None) -> FetchedPage:
 
 def test_the_analysis_pipeline_turns_pages_into_analyzed_pages_failures_or_drops() -> None:
     article = _article(1)
-    pool = _Pool({"https://a/1": article, "https://a/2": None, "https://a/3": ValueError("broken parser")})
+    pool = _Pool({"https://a/1": article, "https://a/2": Rejection("not an article: listing page"),
+                  "https://a/3": ValueError("broken parser")})
     stats = _stats()
-    pipeline = AnalysisPipeline(pool, 100, stats)  # type: ignore[arg-type]
+    skipped: list[tuple[str, str]] = []
+    pipeline = AnalysisPipeline(pool, 100, stats, on_skip=lambda *a: skipped.append(a))  # type: ignore[arg-type]
     pipeline.boilerplate_learned(hashes={"h1"})
     pipeline.articles_scheduled(count=4)
     pipeline.articles_scheduled(count=8)
@@ -185,6 +188,7 @@ def test_the_analysis_pipeline_turns_pages_into_analyzed_pages_failures_or_drops
     with pytest.raises(DropItem):
         asyncio.run(pipeline.process_item(_page("https://a/2")))
     assert stats.get_value("newsmon/not_article") == 1
+    assert skipped == [("https://a/2", "not an article: listing page")]  # with its reason, for the run
     failed = asyncio.run(pipeline.process_item(_page("https://a/3")))
     assert failed == FetchFailure("s", "https://a/3", "analysis failed: ValueError('broken parser')")
     other = FetchFailure("s", "https://a/4", "HTTP 404")

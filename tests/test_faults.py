@@ -67,16 +67,24 @@ def test_the_crawl_finishes_and_stores_the_good_pages(crawled: Crawled) -> None:
 def test_each_failure_is_recorded_with_its_reason(crawled: Crawled) -> None:
     _, run, _ = crawled
     reasons = _reasons(run)
-    # Exactly these fail; the 500 and the 429 succeed on retry and an empty page is no article.
-    assert set(reasons) == {"loop-a.html", "loop-b.html", "to-file.html", "to-internal.html", "huge-story.html",
-                            "report.html"}
+    # Exactly these fail; the 500 and the 429 succeed on retry; a page too large, a PDF and an empty
+    # page are no articles: skipped, not failed.
+    assert set(reasons) == {"loop-a.html", "loop-b.html", "to-file.html", "to-internal.html"}
     assert reasons["loop-a.html"] == reasons["loop-b.html"] == "IgnoreRequest: max redirections reached"
     assert reasons["to-file.html"] == "HTTP 301"  # a redirect to file: is not followed
     assert reasons["to-internal.html"] == "IgnoreRequest: refused: private or loopback address 127.0.0.2"
-    assert reasons["huge-story.html"].startswith("DownloadCancelledError: Expected to receive 300026 bytes which "
-                                                 "is larger than download max size (200000)")
-    assert reasons["report.html"] == "not an HTML page (Content-Type: application/pdf)"
     assert run["errors"] == len(run["error_list"])
+
+
+def test_pages_that_are_no_articles_are_skipped_with_their_reason(crawled: Crawled) -> None:
+    _, run, _ = crawled
+    skips = {e["url"].rsplit("/", 1)[-1]: e["reason"] for e in run["skip_list"]}
+    assert set(skips) == {"huge-story.html", "report.html", "empty.html"}
+    assert skips["huge-story.html"] == ("too large: Expected to receive 300026 bytes which is larger than download "
+                                        "max size (200000) (the max_response_bytes setting)")
+    assert skips["report.html"] == "not an HTML page (Content-Type: application/pdf)"
+    assert skips["empty.html"].startswith("not an article: no HTML to parse")
+    assert run["skipped"] == 3
 
 
 def test_retry_after_is_honoured(crawled: Crawled) -> None:

@@ -3,7 +3,14 @@
 OWNS: discovery (which URLs to fetch, once each, up to max_articles) and the conditional requests
 to discovery URLs. It yields requests and items; what others need from it is sent as a signal when
 it happens (crawler.signals): how many article pages it scheduled, that it hit the article limit,
-what each discovery URL answered. It keeps no state for other components to read back.
+which pages it skipped and why, what each discovery URL answered. It keeps no state for other
+components to read back.
+
+One download per article: URL variants of one article (crawler.urls.article_key: trailing slash,
+index page, tracking parameters, parameter order) are one request, and once a page is fetched, the
+URL it ended at after redirects and its canonical link are claimed too, so that links to them
+found later in the crawl are not requested. The key form goes with the page into the store, whose
+known-URL check then covers the variant never requested in the next crawl as well.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -22,8 +29,16 @@ from crawler.conditional import body_hash, conditional_headers, judge
 from crawler.config import Source
 from crawler.discovery import DiscoveryError, Link, parse_feed, parse_listing, parse_sitemap
 from crawler.items import FetchedPage, FetchFailure
-from crawler.signals import article_limit_reached, articles_scheduled, validator_answered
-from crawler.urls import canonicalize, is_http_url, is_listing_link, is_wanted, same_site
+from crawler.signals import article_limit_reached, articles_scheduled, page_skipped, validator_answered
+from crawler.urls import (
+    article_key,
+    canonical_link,
+    canonicalize,
+    is_http_url,
+    is_listing_link,
+    is_wanted,
+    same_site,
+)
 from store.records import ValidatorAnswer, ValidatorRecord
 
 KnownUrls = Callable[[Iterable[str]], set[str]]
@@ -50,8 +65,14 @@ class NewsSpider(scrapy.Spider):
         self.known_urls = known_urls
         self.max_articles = max_articles
         self.max_links = max_links
-        # Canonical URLs of the article pages asked for: each is fetched once, and max_articles counts them.
+        # Article keys (crawler.urls.article_key) of the pages asked for, and of the URLs fetched pages
+        # turned out to be (after redirects; their canonical link): none is requested again.
         self._scheduled: set[str] = set()
+        # Article pages asked for: max_articles counts them.
+        self._requested = 0
+        # Keys of the links left for the next crawl by the article limit, each reported once.
+        self._deferred: set[str] = set()
+        # Keys of the listing pages asked for: a listing is not fetched a second time as an article.
         self.listings_seen: set[str] = set()
         self.sitemaps_seen: set[str] = set()
 
@@ -62,7 +83,7 @@ class NewsSpider(scrapy.Spider):
             self.sitemaps_seen.add(canonicalize(url))
             yield self._request(url, self.parse_sitemap, kind="sitemap")
         for url in self.source.start_urls:
-            self.listings_seen.add(canonicalize(url))
+            self.listings_seen.add(article_key(url))
             yield self._request(url, self.parse_listing, kind="listing", depth=0)
         for url, article_id in self.revisit.items():
             yield self._request(url, self.parse_article, kind="revisit", revisit_of=article_id)
@@ -107,24 +128,30 @@ class NewsSpider(scrapy.Spider):
         page = parse_listing(response.body, response.url, encoding=response.encoding)
         self._discovered()
         links = page.links[: self.max_links]
-        articles = [Link(u) for u in links if is_wanted(u, self.source.allow, self.source.deny)]
+        follow = depth < self.source.follow
+        more = page.next_pages + [u for u in links if is_listing_link(u, self.source.start_urls)] if follow else []
+        # A link this crawl follows as a listing is not also fetched as an article (an allow
+        # pattern that matches section pages would otherwise download each of them twice).
+        listings = {article_key(u) for u in more}
+        articles = [Link(u) for u in links
+                    if is_wanted(u, self.source.allow, self.source.deny) and article_key(u) not in listings]
         requests = list(self._article_requests(articles, any_host=False))
         yield from requests
-        if depth >= self.source.follow:
+        if not follow:
             return
         if articles and not requests and depth > 0:
             # A page further down that holds only known articles: older pages hold nothing new.
             self.crawler.stats.inc_value("newsmon/pagination_stopped")
             return
-        more = page.next_pages + [u for u in links if is_listing_link(u, self.source.start_urls)]
         for url in more:
-            key = canonicalize(url)
+            key = article_key(url)
             if key not in self.listings_seen and same_site(url, self.source.seed_urls):
                 self.listings_seen.add(key)
                 yield self._request(url, self.parse_listing, kind="listing", depth=depth + 1)
 
     def _article_requests(self, links: list[Link], any_host: bool) -> Iterator[Any]:
-        fresh: dict[str, tuple[str, Link]] = {}
+        # Article key -> (the first variant's canonical form, raw form, link): one request per article.
+        fresh: dict[str, tuple[str, str, Link]] = {}
         for link in links:
             if not is_http_url(link.url):
                 continue
@@ -132,27 +159,39 @@ class NewsSpider(scrapy.Spider):
                 continue
             if not is_wanted(link.url, self.source.allow, self.source.deny):
                 continue
-            canon = canonicalize(link.url)
-            if canon not in self._scheduled and canon not in fresh:
-                fresh[canon] = (link.url, link)
+            key = article_key(link.url)
+            if key not in self._scheduled and key not in self.listings_seen and key not in fresh:
+                fresh[key] = (canonicalize(link.url), link.url, link)
         if not fresh:
             return
-        # One query per discovery page: every variant, so a URL stored under any form is skipped.
-        known = self.known_urls([*fresh, *(raw for raw, _ in fresh.values())])
-        new = [(canon, raw, link) for canon, (raw, link) in fresh.items() if canon not in known and raw not in known]
-        room = max(0, self.max_articles - len(self._scheduled))
+        # One query per discovery page, with every form: new articles are stored under their key
+        # too, older ones under the forms they were reached by.
+        known = self.known_urls([u for key, (canon, raw, _) in fresh.items() for u in (key, canon, raw)])
+        new = [(key, canon, raw, link) for key, (canon, raw, link) in fresh.items()
+               if key not in known and canon not in known and raw not in known]
+        room = max(0, self.max_articles - self._requested)
         if len(new) > room:
-            self._send(article_limit_reached)
-            self.logger.warning("%s: article limit %d reached; the rest waits for the next crawl",
-                                self.source.name, self.max_articles)
+            self._defer(new[room:])
             new = new[:room]
         if not new:
             return
-        self._scheduled.update(canon for canon, _, _ in new)
+        self._scheduled.update(key for key, _, _, _ in new)
+        self._requested += len(new)
         self._send(articles_scheduled, count=len(new))
-        for canon, raw, link in new:
+        for key, canon, raw, link in new:
             yield self._request(canon, self.parse_article, kind="article",
-                                variants=tuple(dict.fromkeys((canon, raw))), listed=link.published)
+                                variants=tuple(dict.fromkeys((canon, raw, key))), listed=link.published)
+
+    def _defer(self, links: list[tuple[str, str, str, Link]]) -> None:
+        if not self._deferred:
+            self._send(article_limit_reached)
+            self.logger.warning("%s: article limit %d reached; the rest waits for the next crawl",
+                                self.source.name, self.max_articles)
+        for key, canon, _, _ in links:
+            if key not in self._deferred:
+                self._deferred.add(key)
+                self._skip(canon, f"article limit reached: waits for the next crawl "
+                                  f"(max_articles_per_crawl = {self.max_articles})")
 
     # -- articles ----------------------------------------------------------------------------
 
@@ -169,13 +208,22 @@ class NewsSpider(scrapy.Spider):
         declared = ctype.split(";")[0].strip().lower()
         if (not isinstance(response, TextResponse) or (declared and declared not in HTML_TYPES)
                 or response.body.startswith(BINARY_MAGIC)):
-            yield self._failure(response.url, f"not an HTML page (Content-Type: {ctype or 'none'})")
+            self._skip(response.url, f"not an HTML page (Content-Type: {ctype or 'none'})")
             return
         final = canonicalize(response.url)
+        self._claim(final, response.text)
         self._remember_validators(final, response)
         yield FetchedPage(source=self.source.name, url=final, html=response.text,
-                          variants=tuple(dict.fromkeys((final, *variants))), listed_published=listed,
-                          revisit_of=revisit_of)
+                          variants=tuple(dict.fromkeys((final, *variants, article_key(final)))),
+                          listed_published=listed, revisit_of=revisit_of)
+
+    def _claim(self, final: str, html: str) -> None:
+        """Note the forms a fetched page turned out to have: links to them found later are this page."""
+        self._scheduled.add(article_key(final))
+        canonical = canonical_link(html, final)
+        # Only on the page's own site, as extraction trusts it (crawler.analysis).
+        if canonical is not None and same_site(canonical, [final]):
+            self._scheduled.add(article_key(canonical))
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -237,6 +285,14 @@ class NewsSpider(scrapy.Spider):
         if isinstance(failure.value, IgnoreRequest) and str(failure.value) == "Forbidden by robots.txt":
             # The site asked us not to: deliberate, not a failure.
             self.crawler.stats.inc_value("newsmon/robots_forbidden")
+            self._skip(url, "robots.txt forbids it")
+            return
+        kind = request.meta.get("newsmon_kind") if request is not None else None
+        if isinstance(failure.value, DownloadCancelledError) and kind in ("article", "revisit"):
+            # Scrapy cancels a response past DOWNLOAD_MAXSIZE with this error (and only then). A
+            # page too large is no article to store; a feed or listing too large is a failure.
+            message = str(failure.value).split(" in request ")[0]
+            self._skip(url, f"too large: {message} (the max_response_bytes setting)")
             return
         yield self._failure(url, describe_failure(failure))
 
@@ -254,6 +310,9 @@ class NewsSpider(scrapy.Spider):
 
     def _failure(self, url: str, reason: str) -> FetchFailure:
         return FetchFailure(source=self.source.name, url=url, reason=reason)
+
+    def _skip(self, url: str, reason: str) -> None:
+        self._send(page_skipped, url=url, reason=reason)
 
 
 def _header(response: Response, name: str) -> str | None:
