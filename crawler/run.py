@@ -40,6 +40,7 @@ class Progress:
     matched: int
     duplicates: int
     errors: int
+    skipped: int = 0
 
 
 ProgressCallback = Callable[[list[Progress]], None]
@@ -118,5 +119,6 @@ def _progress(crawlers: list[Any], sources: Sequence[Source]) -> list[Progress]:
             source=source.name, pages=stats.get("response_received_count", 0),
             new=stats.get("newsmon/new", 0), matched=stats.get("newsmon/matched", 0),
             duplicates=stats.get("newsmon/duplicate", 0), errors=stats.get("newsmon/errors", 0),
+            skipped=stats.get("newsmon/skipped", 0),
         ))
     return out

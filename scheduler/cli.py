@@ -168,7 +168,7 @@ def _progress_display() -> Iterator[Callable[[list[Any]], None] | None]:
             live.start()
         live.update("\n".join(
             f"[bold]{p.source}[/]: {p.pages} pages, {p.new} new, {p.matched} matched, "
-            f"{p.duplicates} duplicates, {p.errors} errors" for p in progress))
+            f"{p.duplicates} duplicates, {p.skipped} skipped, {p.errors} errors" for p in progress))
 
     try:
         yield update

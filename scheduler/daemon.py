@@ -225,9 +225,9 @@ class Daemon:
         log.info("crawl start: %s", name)
         result = self.launcher.run(self._snapshot, name)
         s = result.summary or {}
-        log.info("crawl end: %s outcome=%s seconds=%.1f pages=%s new=%s matched=%s duplicates=%s errors=%s",
+        log.info("crawl end: %s outcome=%s seconds=%.1f pages=%s new=%s matched=%s duplicates=%s skipped=%s errors=%s",
                  name, result.outcome, result.seconds, s.get("pages", 0), s.get("new", 0),
-                 s.get("matched", 0), s.get("duplicates", 0), s.get("errors", 0))
+                 s.get("matched", 0), s.get("duplicates", 0), s.get("skipped", 0), s.get("errors", 0))
         if self.config is not None and not self._stop.is_set():
             source = next((x for x in self.config.sources if x.name == name), None)
             if source is not None:

@@ -148,6 +148,8 @@ def test_new_articles_appear_without_restart_and_nothing_is_fetched_twice(live: 
         assert daemon.stop() == 0
     assert all(n == 1 for n in live.article_requests().values()), live.article_requests()
     assert "crawl start: live" in daemon.text() and "crawl end: live outcome=ok" in daemon.text()
+    # Each crawl's figures reach the daemon's log through the child's result file, skipped pages too.
+    assert re.search(r"crawl end: live outcome=ok .* new=1 .* skipped=0 errors=0", daemon.text()), daemon.text()
     assert all(r.outcome in ("ok", "stopped", "timed_out") for r in runs_of(db, "live"))
 
 
