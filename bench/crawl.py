@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import socket
 import sqlite3
 import statistics
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.alternatives import CrawlResult, run_plain_scrapy, run_trafilatura
 from bench.pages import BenchPage, generate
 from bench.scoring import leaked, prf, tokens
+from crawler.config import copy_default_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "newsbench.test"
@@ -111,7 +111,7 @@ def cpu_limit(pages: list[BenchPage], base: str) -> float:
 
 def write_seeds(folder: Path, base: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "seeds" / "rules.toml", folder / "rules.toml")
+    copy_default_rules(folder)
     (folder / "sources.toml").write_text(f"""
 [settings]
 download_delay = 0

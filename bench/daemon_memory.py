@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.config import default_seeds_dir
+from crawler.config import copy_default_rules
 from sample_site import Page, SiteServer, feed_page, long_paragraphs
 from store.records import Outcome
 from store.repository import Repository
@@ -96,7 +96,7 @@ def main() -> None:
         (seeds / "sources.toml").write_text("".join(
             f'[[source]]\nname = "s{n}"\nfeeds = ["{server.url}/feed/{n}.xml"]\nevery = "1s"\n\n'
             for n in range(args.sources)))
-        shutil.copyfile(default_seeds_dir() / "rules.toml", seeds / "rules.toml")
+        copy_default_rules(seeds)
         env = {**os.environ, "NEWSMON_DOWNLOAD_DELAY": "0", "NEWSMON_AUTOTHROTTLE": "false"}
         daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds),
                                    "--log-file", str(work / "daemon.log"), "daemon", "--jitter", "0",

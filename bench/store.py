@@ -17,14 +17,20 @@ How each figure is measured:
   rows then top the store up to the size (a known URL adds no article), and the sample's rows move
   onto the fill's timeline, so a time window holds as many articles at both sizes.
 - Reads, median of `--reps` calls, through the store calls the CLI and crawler make:
-  `query --new` (as scheduler/news.py: consumers.cursor, articles.max_id, articles.query(after_id),
+  `query --new` (as scheduler/news.py: consumers.cursor, articles.max_listed, articles.query(after_listed),
   consumers.advance; cursor 200 articles back), plain `query` (newest 50), `query --since` (the last
   hour), known_urls (100 URLs, half known), find_story (a random fingerprint), revisit_candidates
   (one source, the last day).
+- Search (`newsmon search`: parse, index lookup, rank, verify with the rule matcher, read the 20
+  best), median of `--reps` calls, each query built from a random stored article's text: a phrase
+  (two words in a row), two words with AND, a word NOT another, a 5-letter prefix wildcard. The fill
+  fills the word index as it goes (SQLite's triggers, PostgreSQL's generated column), so its time
+  includes indexing; each word of the fill's vocabulary is in ~1.5% of articles, so a query's
+  matches grow with the store (the window of store.search ranks the newest).
 - Plans at the large size: EXPLAIN (QUERY PLAN) of each SELECT those calls emitted (add_batch':
   from its last timed batch, as SQLite plans an IN list by its length), flagged when one reads a big
   table whole, searches an index for IS NULL (most rows), leaves a range unbounded or sorts it all.
-Last, the large/small ratio of each goal figure (goal < 3 each).
+Last, the large/small ratio of each goal figure (goal < 3 each; search also < 100 ms at the large size).
 
 Over the house's ~400 lines: one benchmark (fill, timed calls, plan checks) for two databases,
 whose parts mean nothing apart.
@@ -56,9 +62,11 @@ from sqlalchemy.engine import Engine
 
 from bench.pg_schema import fresh_pg_schema
 from crawler.fingerprints import BANDS, to_signed
+from scheduler.search import prepare, search_articles
 from store.models import Article
 from store.records import ArticleFilter, NewArticle
 from store.repository import Repository
+from store.search import WINDOW
 from store.stories import NEAR_DUPLICATE_BITS
 
 SOURCES = [f"outlet{n:02d}" for n in range(50)]
@@ -144,7 +152,7 @@ class Store:
                 seen = self.when(first_seen(i))
                 url = article_url(i)
                 articles.append((i, url, SOURCES[i % 50], f"Story {i} {texts[i % 500][:40]}", texts[i % 500], h,
-                                 sim, seen, seen, "en", copy_of))
+                                 sim, seen, seen, "en", copy_of, i))
                 urls += [(url, i), (url + "?utm_source=rss", i)]
                 bands = tuple(to_signed(rng.getrandbits(64)) for _ in range(BANDS))
                 band_rows += [(i, b, v) for b, v in enumerate(bands)]
@@ -154,7 +162,7 @@ class Store:
                     self.kept[i] = (h, sim, bands)
             with self.raw() as cur:
                 self.insert(cur, "articles", "id, url, source, title, text, content_hash, simhash, first_seen, "
-                            "published, language, duplicate_of", articles)
+                            "published, language, duplicate_of, listed", articles)
                 self.insert(cur, "article_urls", "url, article_id", urls)
                 self.insert(cur, "article_bands", "article_id, band, value", band_rows)
                 self.insert(cur, "matches", "article_id, rule, terms", matches)
@@ -321,10 +329,33 @@ def median_time(calls: list[Callable[[], object]], warmup: int = 5) -> float:
 def query_new(repo: Repository, consumer: str) -> int:
     """Do what `newsmon query --new --consumer NAME` does with the store (scheduler/cli.py)."""
     cursor = repo.consumers.cursor(consumer)
-    snapshot = repo.articles.max_id()
-    articles = repo.articles.query(ArticleFilter(after_id=cursor))
-    repo.consumers.advance(consumer, max(snapshot, max((a.id for a in articles), default=0)))
+    snapshot = repo.articles.max_listed()
+    articles = repo.articles.query(ArticleFilter(after_listed=cursor))
+    repo.consumers.advance(consumer, max(snapshot, max((a.listed for a in articles), default=0)))
     return len(articles)
+
+
+SEARCHES = ("phrase", "AND", "NOT", "wildcard")
+
+
+def query_for(store: Store, rng: random.Random, kind: str) -> str:
+    """A `newsmon search` query of `kind` made of the words of a random stored article."""
+    with store.engine.connect() as conn:
+        body = conn.execute(text("SELECT text FROM articles WHERE id = :i"), {"i": store.bulk_id(rng)}).scalar()
+    words = str(body).split()
+    at = rng.randrange(len(words) - 1)
+    if kind == "phrase":
+        return f'"{words[at]} {words[at + 1]}"'
+    if kind == "AND":
+        return f"{words[at]} AND {rng.choice(words)}"
+    if kind == "NOT":
+        return f"{words[at]} NOT {rng.choice(_VOCAB)}"
+    return rng.choice([w for w in _VOCAB if len(w) >= 7])[:5] + "*"
+
+
+def search(repo: Repository, query: str) -> int:
+    """Do what `newsmon search QUERY` does with the store; return how many candidates were ranked."""
+    return search_articles(repo, prepare(query), ArticleFilter(limit=20)).ranked
 
 
 def reads(store: Store, rng: random.Random, count: int, tag: str) -> dict[str, list[Callable[[], object]]]:
@@ -346,6 +377,9 @@ def reads(store: Store, rng: random.Random, count: int, tag: str) -> dict[str, l
         return [make() for _ in range(count)]
 
     names = iter(consumers)
+    def searches(kind: str) -> list[Callable[[], object]]:
+        return each(lambda: partial(search, repo, query_for(store, rng, kind)))
+
     return {
         "query --new": each(lambda: partial(query_new, repo, next(names))),
         "query (newest 50)": each(lambda: partial(repo.articles.query, ArticleFilter(limit=50))),
@@ -354,6 +388,7 @@ def reads(store: Store, rng: random.Random, count: int, tag: str) -> dict[str, l
         "find_story": each(lambda: partial(repo.articles.find_story, *probe(), NEAR_DUPLICATE_BITS)),
         "revisit_candidates": each(lambda: partial(repo.articles.revisit_candidates, rng.choice(SOURCES),
                                                      revisit_since)),
+        **{f"search {kind}": searches(kind) for kind in SEARCHES},
     }
 
 
@@ -382,6 +417,10 @@ def measure(store: Store, size: int, args: argparse.Namespace, rng: random.Rando
           f"query {len(store.repo.articles.query(ArticleFilter(limit=50)))}, "
           f"--since {len(store.repo.articles.query(ArticleFilter(since=first_seen(newest) - timedelta(hours=1))))}, "
           f"revisit {len(store.repo.articles.revisit_candidates(SOURCES[0], first_seen(newest) - timedelta(days=1)))}")
+    ranked = {kind: statistics.median(search(store.repo, query_for(store, rng, kind)) for _ in range(20))
+              for kind in SEARCHES}
+    print(f"[{store.dialect} {count:,}] search candidates ranked, median of 20 queries (window {WINDOW:,}): "
+          + ", ".join(f"{kind} {n:,.0f}" for kind, n in ranked.items()))
     return figures
 
 
@@ -455,6 +494,9 @@ def main() -> None:
     for name, (small, large, _) in results.items():
         for key in GOALS:
             print(f"{name} {key} ratio {args.large:,} / {args.small:,}: {large[key] / small[key]:.2f} (goal < 3)")
+        for key in (f"search {kind}" for kind in SEARCHES):
+            print(f"{name} {key} ratio {args.large:,} / {args.small:,}: {large[key] / small[key]:.2f} (goal < 3), "
+                  f"{small[key] * 1e3:.1f} -> {large[key] * 1e3:.1f} ms (goal < 100)")
 
 
 if __name__ == "__main__":

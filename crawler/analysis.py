@@ -15,7 +15,8 @@ from crawler.boilerplate import blocks, strip_learned
 from crawler.extraction import Rejection, extract_or_reason
 from crawler.fingerprints import bands, content_hash, simhash
 from crawler.items import FetchedPage
-from crawler.rules import MatchText, Rule, match_rules
+from crawler.matching import match_article
+from crawler.rules import Rule
 from crawler.urls import article_key, canonicalize, is_http_url, same_site
 from store.records import NewArticle
 
@@ -56,6 +57,7 @@ def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int,
         # Its key form too: the next crawl's known-URL check asks for the key of every link.
         variants += [canonicalize(extracted.canonical_url), article_key(extracted.canonical_url)]
     fingerprint = simhash(text)
+    found = match_article(rules, extracted.title, text, extracted.language)
     article = NewArticle(
         url=page.url,
         source=page.source,
@@ -68,7 +70,8 @@ def analyze(page: FetchedPage, rules: Sequence[Rule], min_chars: int,
         modified=extracted.modified,
         language=extracted.language,
         description=extracted.description,
-        matches=match_rules(rules, MatchText.of(extracted.title, text), extracted.language),
+        matches={name: m.terms for name, m in found.items()},
+        scores={name: m.score for name, m in found.items() if m.score is not None},
         simhash=fingerprint,
         bands=bands(text),
     )

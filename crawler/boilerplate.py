@@ -18,7 +18,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from crawler.fingerprints import bands, content_hash, normalize_text, simhash
-from crawler.rules import MatchText, Rule, match_rules
+from crawler.matching import match_article
+from crawler.rules import Rule
 
 # Shorter lines ("Share", "Photo: Xinhua") are too generic to learn safely, and trafilatura drops most.
 MIN_BLOCK_CHARS = 40
@@ -66,6 +67,7 @@ class Cleaned:
     simhash: int
     bands: tuple[int, ...]
     matches: dict[str, tuple[str, ...]]
+    scores: dict[str, float]
 
 
 def clean(title: str | None, text: str, language: str | None, learned: Collection[str],
@@ -74,5 +76,7 @@ def clean(title: str | None, text: str, language: str | None, learned: Collectio
     kept, removed = strip_learned(text, learned)
     if not removed:
         return None
+    found = match_article(rules, title, kept, language)
     return Cleaned(kept, removed, content_hash(kept), simhash(kept), bands(kept),
-                   match_rules(rules, MatchText.of(title, kept), language))
+                   {name: m.terms for name, m in found.items()},
+                   {name: m.score for name, m in found.items() if m.score is not None})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -20,10 +21,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from crawler.examples import likeness
 from crawler.rules import QueryError, Rule, parse_query
 
 SOURCES_FILE = "sources.toml"
 RULES_FILE = "rules.toml"
+EXAMPLES_DIR = "examples"  # the bundled `like` rule's example articles, beside rules.toml
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
 
@@ -123,6 +126,14 @@ def default_seeds_dir() -> Path:
     if (checkout / SOURCES_FILE).exists():
         return checkout
     return Path(sys.prefix) / "share" / "newsmon" / "seeds"
+
+
+def copy_default_rules(folder: Path) -> None:
+    """Copy the bundled rules.toml into `folder`, with the example articles its `like` rules read."""
+    bundled = default_seeds_dir()
+    shutil.copyfile(bundled / RULES_FILE, folder / RULES_FILE)
+    if (bundled / EXAMPLES_DIR).is_dir():
+        shutil.copytree(bundled / EXAMPLES_DIR, folder / EXAMPLES_DIR, dirs_exist_ok=True)
 
 
 def load_config(seeds_dir: Path | None = None, env: Mapping[str, str] | None = None,
@@ -264,7 +275,7 @@ def _check_settings(s: Settings, origin: Mapping[str, tuple[str, str]]) -> None:
 
 # -- rules ---------------------------------------------------------------------------------------
 
-_RULE_KEYS = {"name", "query", "languages"}
+_RULE_KEYS = {"name", "query", "languages", "like", "unlike", "threshold"}
 
 
 def _load_rules(path: Path, doc: dict[str, Any]) -> tuple[Rule, ...]:
@@ -273,15 +284,23 @@ def _load_rules(path: Path, doc: dict[str, Any]) -> tuple[Rule, ...]:
         name = _name(path, "rule", i, table)
         where = f"{path}: rule {name!r}"
         _no_unknown_keys(where, table, _RULE_KEYS)
-        query_text = table.get("query")
-        if not isinstance(query_text, str):
-            raise ConfigError(f"{where}: query must be a string")
+        query = None
+        if "query" in table:
+            query_text = table["query"]
+            if not isinstance(query_text, str):
+                raise ConfigError(f"{where}: query must be a string")
+            try:
+                query = parse_query(query_text)
+            except QueryError as exc:
+                raise ConfigError(f"{where}: query: {exc}") from None
         try:
-            query = parse_query(query_text)
-        except QueryError as exc:
-            raise ConfigError(f"{where}: query: {exc}") from None
+            like = likeness(path.parent, table)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if query is None and like is None:
+            raise ConfigError(f"{where}: needs a query, like examples, or both")
         languages = _str_list(where, table, "languages")
-        rules.append(Rule(name=name, query=query,
+        rules.append(Rule(name=name, query=query, like=like,
                           languages=frozenset(x.lower() for x in languages) if languages else None))
     _unique(path, "rule", [r.name for r in rules])
     return tuple(rules)

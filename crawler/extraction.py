@@ -81,6 +81,8 @@ class Article:
     modified: datetime | None = None
     # True when `published` is what the page declares (JSON-LD, article:published_time), not a guess.
     declared: bool = False
+    # (why, block) for each block the cleaning removed from trafilatura's text: `newsmon rules test`.
+    removed: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def extract_or_reason(html: str | bytes, url: str, min_chars: int = 250) -> Arti
     if listing:
         return Rejection(f"not an article: {listing}")
     author = clean_author(meta.author)
-    text = clean_text(text, links, declared_body, author, url)
+    text, removed = clean_text(text, links, declared_body, author, url)
     if len(text) < min_chars:
         return Rejection(f"too short: {len(text)} characters of main text without teasers and template blocks, "
                          f"fewer than {min_chars}")
@@ -134,21 +136,25 @@ def extract_or_reason(html: str | bytes, url: str, min_chars: int = 250) -> Arti
         canonical_url=_clean(meta.url),
         modified=declared_modified,
         declared=declared_published is not None,
+        removed=removed,
     )
 
 
-def clean_text(text: str, links: StoryLinks, body: str | None, author: str | None, url: str) -> str:
+def clean_text(text: str, links: StoryLinks, body: str | None, author: str | None, url: str
+               ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """Drop what the page shows is not the article: teasers, repeated blocks, blocks outside its declared
-    body, the byline and timestamps."""
+    body, the byline and timestamps; return the text and each removed block with why."""
     text, teasers = remove_teasers(text, links)
     text, repeats = without_repeats(text)
     text, outside = within_declared_body(text, body)
     text, metadata = without_metadata_lines(text, author)
+    dropped = []
     for why, removed in (("a teaser for another story", teasers), ("repeated on the page", repeats),
                          ("not in the article body the page declares", outside), ("byline or timestamp", metadata)):
         for block in removed:
             log.debug("removed from %s, %s: %.80s", url, why, block)
-    return text
+            dropped.append((why, block))
+    return text, tuple(dropped)
 
 
 def main_text(tree: Any, url: str) -> str:

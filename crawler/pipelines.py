@@ -211,7 +211,8 @@ class StorePipeline:
         for paragraph in cleaned.removed:
             log.info("%s: removed learned boilerplate: %.100r", article.url, paragraph)
         article = dataclasses.replace(article, text=cleaned.text, content_hash=cleaned.content_hash,
-                                      simhash=cleaned.simhash, bands=cleaned.bands, matches=cleaned.matches)
+                                      simhash=cleaned.simhash, bands=cleaned.bands, matches=cleaned.matches,
+                                      scores=cleaned.scores)
         return dataclasses.replace(result, article=article, removed=[*result.removed, *cleaned.removed])
 
     def _store_version(self, article_id: int, result: Analysis) -> None:
@@ -294,7 +295,7 @@ class StorePipeline:
         if cleaned is None:  # a substring of a line, or the same words in another paragraph
             return
         moved = self.repository.articles.rewrite(article, cleaned.text, cleaned.content_hash, cleaned.simhash,
-                                                 cleaned.bands, cleaned.matches)
+                                                 cleaned.bands, cleaned.matches, cleaned.scores)
         if moved is None:
             log.info("article #%d changed while its boilerplate was being removed; left as it is", article.id)
             return

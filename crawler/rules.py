@@ -11,7 +11,10 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from crawler.examples import Likeness
 
 _WORD = re.compile(r"\w+")
 # Han, kana and CJK compatibility ideographs: scripts written without spaces between words.
@@ -62,11 +65,17 @@ class Query:
 
 @dataclass(frozen=True)
 class Rule:
-    """A named query, optionally limited to articles in some languages (ISO 639-1 codes)."""
+    """A named query, example articles (`like`), or both, optionally limited to articles in some
+    languages (ISO 639-1 codes). crawler.matching evaluates both parts."""
 
     name: str
-    query: Query
+    query: Query | None
     languages: frozenset[str] | None = None
+    like: Likeness | None = None
+
+    def applies_to(self, language: str | None) -> bool:
+        """False for an article detected in a language the rule is not for."""
+        return self.languages is None or language is None or language in self.languages
 
 
 # -- tokenizing the query ------------------------------------------------------------------------
@@ -281,13 +290,56 @@ def match(query: Query, doc: MatchText) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(hits))
 
 
+def present_terms(query: Query, doc: MatchText) -> tuple[str, ...]:
+    """Every term of the query that occurs in the text, whatever the operators around it (to
+    explain a rule that did not match: which of its words the article has)."""
+    found: list[str] = []
+
+    def walk(node: _Node) -> None:
+        if isinstance(node, _Term):
+            if _occurs(node, doc):
+                found.append(node.text)
+        else:
+            for arg in node.args:
+                walk(arg)
+
+    walk(query._tree)
+    return tuple(dict.fromkeys(found))
+
+
 def match_rules(rules: Iterable[Rule], doc: MatchText, language: str | None) -> dict[str, tuple[str, ...]]:
-    """Return rule name -> terms for every rule that matches (rules for other languages skipped)."""
+    """Return rule name -> terms for every rule whose query matches (rules for other languages, and
+    rules without a query, skipped; crawler.matching adds the `like` part)."""
     out: dict[str, tuple[str, ...]] = {}
     for rule in rules:
-        if rule.languages is not None and language is not None and language not in rule.languages:
+        if rule.query is None or not rule.applies_to(language):
             continue
         terms = match(rule.query, doc)
         if terms is not None:
             out[rule.name] = terms
     return out
+
+
+# -- the tree, for code that translates queries (scheduler.search) --------------------------------
+
+@dataclass(frozen=True)
+class QueryPart:
+    """One node of a parsed query: a TERM (a word or phrase: `text` as written, `tokens` casefolded,
+    the last a prefix if `wildcard`, one substring if `cjk`), or AND, OR, NOT over `parts`."""
+
+    kind: str  # TERM | AND | OR | NOT
+    parts: tuple[QueryPart, ...] = ()
+    text: str = ""
+    tokens: tuple[str, ...] = ()
+    wildcard: bool = False
+    cjk: bool = False
+
+
+def walk(query: Query) -> QueryPart:
+    """Return a parsed query's tree as public values (NOT NOT x already reads x)."""
+    def part(node: _Node) -> QueryPart:
+        if isinstance(node, _Term):
+            return QueryPart("TERM", text=node.text, tokens=node.tokens, wildcard=node.wildcard, cjk=node.cjk)
+        return QueryPart(node.kind, tuple(part(arg) for arg in node.args))
+
+    return part(query._tree)

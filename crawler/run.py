@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from crawler.config import Config, Source
+from crawler.config import RULES_FILE, Config, ConfigError, Source
 from crawler.context import CONTEXT_SETTING, CrawlContext
+from crawler.examples import UnresolvedExample, resolve, stored_lookup
 from crawler.settings import scrapy_settings
 from store.records import RunRecord, utcnow
 
@@ -46,6 +47,15 @@ class Progress:
 ProgressCallback = Callable[[list[Progress]], None]
 
 
+def with_stored_examples(config: Config, repository: Repository) -> Config:
+    """Read the stored articles that `like` rules name as examples; ConfigError if one is not stored."""
+    try:
+        return replace(config, rules=resolve(config.rules, stored_lookup(repository)))
+    except UnresolvedExample as exc:
+        where = config.seeds_dir / RULES_FILE if config.seeds_dir is not None else RULES_FILE
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def crawl(config: Config, sources: Sequence[Source], repository: Repository, *, holder: str | None = None,
           on_progress: ProgressCallback | None = None, log_level: str = "WARNING") -> list[RunRecord]:
     """Crawl `sources` once into `repository` and return their run records, in the order of `sources`.
@@ -57,6 +67,7 @@ def crawl(config: Config, sources: Sequence[Source], repository: Repository, *, 
 
     from crawler.spiders.news import NewsSpider
 
+    config = with_stored_examples(config, repository)
     process = CrawlerProcess(scrapy_settings(config.settings, log_level))
     crawlers = []
     for source in sources:

@@ -29,7 +29,8 @@ EXIT_USAGE = 2
 
 SUMMARY_COLUMNS = ("source", "outcome", "pages", "new", "matched", "duplicates", "skipped", "errors")
 ARTICLE_KEYS = ("id", "url", "title", "author", "published", "language", "source", "text", "rules",
-                "terms", "first_seen", "duplicate_of", "also_at", "modified", "updated", "versions")
+                "terms", "score", "scores", "first_seen", "duplicate_of", "also_at", "modified", "updated",
+                "versions")
 
 
 def _version() -> str:
@@ -51,12 +52,15 @@ def fail(message: str, code: int = EXIT_RUNTIME) -> NoReturn:
 def errors_as_exit() -> Iterator[None]:
     """Turn domain errors into one line and the documented exit code."""
     from crawler.config import ConfigError
+    from crawler.similarity import ModelError
     from store.errors import StoreError
 
     try:
         yield
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    except ModelError as exc:
+        fail(str(exc), EXIT_RUNTIME)
     except StoreError as exc:
         fail(str(exc), EXIT_RUNTIME)
 
@@ -207,10 +211,13 @@ def _print_summary(records: Sequence[Any], fmt: str) -> None:
 @click.option("--updated", "updated_only", is_flag=True,
               help="Articles whose text changed on a revisit (newest change first; --since applies to it).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N articles.")
+@click.option("--order", type=click.Choice(["new", "score"]), default="new", show_default=True,
+              help="new: newest first; score: most similar to a like rule's examples first.")
 @output_options
 @click.pass_obj
 def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None, sources: tuple[str, ...],
-          rules: tuple[str, ...], include_all: bool, updated_only: bool, limit: int | None, fmt: str) -> None:
+          rules: tuple[str, ...], include_all: bool, updated_only: bool, limit: int | None, order: str,
+          fmt: str) -> None:
     """List stored articles: matched ones, one row per story (its first copy), newest first.
 
     The other outlets' copies of a story are listed in `also_at`; --all lists every copy.
@@ -226,11 +233,17 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
 
     since_at = _parse_when(since) if since else None
     flt = ArticleFilter(sources=sources, rules=rules, since=since_at, include_all=include_all, limit=limit,
-                        updated_only=updated_only)
+                        updated_only=updated_only, order=order)
     with errors_as_exit():
         delivery = find_articles(_repository(obj["db"]), flt, consumer if only_new else None)
-        _emit_articles([{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in delivery.articles], fmt)
+        _emit_articles([article_record(a) for a in delivery.articles], fmt)
         delivery.ack()
+
+
+def article_record(article: Any) -> dict[str, Any]:
+    """An article's keys as `query --format json` gives them (ARTICLE_KEYS, in that order)."""
+    fields = {**asdict(article), "score": article.score}
+    return {k: fields[k] for k in ARTICLE_KEYS}
 
 
 def _emit_articles(records: list[dict[str, Any]], fmt: str) -> None:
@@ -377,7 +390,7 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
         result = run_demo(workdir or Path(tmp), obj["log_level"].upper(), on_serving=serving)
         if fmt == "table":
             _print_summary(result.runs, fmt)
-        _emit_articles([{k: asdict(a)[k] for k in ARTICLE_KEYS} for a in result.articles], fmt)
+        _emit_articles([article_record(a) for a in result.articles], fmt)
         if workdir is not None:
             click.echo(f"Kept in {workdir}: newsmon --db {result.db_url} query --all", err=True)
 
@@ -428,10 +441,210 @@ def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float,
     sys.exit(code)
 
 
+# -- rules -----------------------------------------------------------------------------------------
+
+@main.group()
+def rules() -> None:
+    """Check and apply rules: why an article (did not) match, and rules applied to stored articles.
+
+    \b
+    Example:
+      newsmon rules test https://example.com/news/some-story.html
+      newsmon rules test --article 42 --rule manufacturing-by-example
+      newsmon rules apply --rule green-manufacturing --since 30d
+    """
+
+
+@rules.command("test")
+@click.argument("target", required=False, metavar="[URL | FILE]")
+@click.option("--article", "article_id", type=int, metavar="ID", help="A stored article (its id in `query`).")
+@click.option("--rule", "rule_names", multiple=True, metavar="NAME", help="Only this rule (repeatable).")
+@click.option("--no-fetch", is_flag=True, help="With --article: do not fetch its page again to show what "
+              "extraction removes.")
+@output_options
+@click.pass_obj
+def rules_test(obj: dict[str, Any], target: str | None, article_id: int | None, rule_names: tuple[str, ...],
+               no_fetch: bool, fmt: str) -> None:
+    """Show, for each rule, whether an article matches it and why.
+
+    TARGET is a URL (the stored article reached by it, else the page fetched
+    now) or a file (HTML is extracted as a crawl would; other files are the
+    article's text, title on the first line). For each rule: matched or not,
+    the query terms that hit, the similarity score of a `like` rule with its
+    nearest example and threshold; then what extraction removed from the page.
+
+    \b
+    Example:
+      newsmon rules test saved-page.html
+      newsmon rules test --article 42 --format json
+    """
+    from scheduler.explain import SubjectError, as_record, explain, from_article, from_file, from_url
+
+    if (target is None) == (article_id is None):
+        fail("give a URL or FILE, or --article ID (one of them)", EXIT_USAGE)
+    with errors_as_exit():
+        config = _load_config(obj)
+        _known_rules(config, rule_names)
+        repository = _repository(obj["db"])
+        config = _with_stored_examples(config, repository)
+        try:
+            if article_id is not None:
+                subject = from_article(repository, article_id, config, fetch=not no_fetch)
+            elif target is not None and re.match(r"^https?://", target):
+                subject = from_url(repository, target, config)
+            else:
+                subject = from_file(Path(target or ""), config)
+        except SubjectError as exc:
+            fail(str(exc))
+        record = as_record(explain(subject, config.rules, rule_names))
+    if fmt != "table":
+        emit([record], fmt, ())
+        return
+    _print_explanation(record)
+
+
+def _print_explanation(r: dict[str, Any]) -> None:
+    click.echo(f"{r['subject']}\n  title: {r['title'] or '(none)'}\n  language: {r['language'] or '?'}, "
+               f"{r['words']} words")
+    for v in r["rules"]:
+        mark = click.style("MATCH", fg="green", bold=True) if v["matched"] else click.style("no", fg="red")
+        click.echo(f"\n{mark}  {v['rule']}")
+        if not v["applies"]:
+            click.echo(f"  not for articles in {r['language']!r} (its languages setting)")
+            continue
+        if v["query"] is not None and v["query_matched"]:
+            click.echo(f"  query holds; terms that hit: {', '.join(v['terms'])}")
+        elif v["query"] is not None:
+            present = ", ".join(v["terms_present"]) or "none"
+            click.echo(f"  query does not hold; its terms in the article: {present}")
+        if v["score"] is not None:
+            near = "at or above" if v["score"] >= v["threshold"] else "below"
+            click.echo(f"  similarity {v['score']:.3f}, {near} the threshold {v['threshold']}; "
+                       f"nearest example: {v['nearest']}")
+            if v["unlike_score"] is not None:
+                nearer = v["unlike_score"] >= v["score"]
+                click.echo(f"  nearest unlike example: {v['nearest_unlike']} ({v['unlike_score']:.3f})"
+                           f"{': nearer, so no match' if nearer else ''}")
+    if r["removed"]:
+        click.echo("\nremoved by extraction (page furniture: navigation, sidebars, footers):")
+        for block in r["removed"]:
+            line = f"  - {block['why']}: {block['text']}"
+            click.echo(line if len(line) <= 79 else line[:76] + "...")
+    elif r["note"] is None:
+        click.echo("\nremoved by extraction: nothing beyond what trafilatura leaves out")
+    if r["note"]:
+        click.echo(f"\n{r['note']}")
+
+
+@rules.command("apply")
+@click.option("--rule", "rule_names", multiple=True, metavar="NAME",
+              help="Only this rule (repeatable); a name no longer in rules.toml drops its matches.")
+@click.option("--since", metavar="WHEN", help="Only articles first seen at or after WHEN: 30d, 2024-09-21 ...")
+@output_options
+@click.pass_obj
+def rules_apply(obj: dict[str, Any], rule_names: tuple[str, ...], since: str | None, fmt: str) -> None:
+    """Apply the current rules to articles already stored.
+
+    A story a fixed rule now matches is listed again: `query --new` shows it
+    once. A story that matches no rule any more stops being listed as matched.
+    Without --rule, matches of rules no longer in rules.toml are dropped too.
+
+    \b
+    Example:
+      newsmon rules apply --rule manufacturing-by-example --since 90d
+    """
+    from scheduler.reapply import apply_rules
+
+    since_at = _parse_when(since) if since else None
+    with errors_as_exit():
+        config = _load_config(obj)
+        repository = _repository(obj["db"])
+        config = _with_stored_examples(config, repository)
+        with _status_line() as show:
+            report = apply_rules(repository, config.rules, rule_names, since_at,
+                                 on_progress=(lambda r: show(f"{r.examined} articles examined, {r.newly_matched} "
+                                                             f"newly matched, {r.unmatched} no longer matched"))
+                                 if show else None)
+    row = asdict(report)
+    if fmt != "table":
+        emit([row], fmt, ())
+        return
+    click.echo(f"{report.examined} articles examined with {', '.join(report.rules) or 'no rules'}: "
+               f"{report.newly_matched} newly matched (listed again for query --new), "
+               f"{report.unmatched} no longer matched, {report.changed} changed in all")
+
+
+def _known_rules(config: Any, names: Sequence[str]) -> None:
+    known = {r.name for r in config.rules}
+    for name in names:
+        if name not in known:
+            fail(f"no rule named {name!r} (rules: {', '.join(sorted(known))})", EXIT_USAGE)
+
+
+def _with_stored_examples(config: Any, repository: Any) -> Any:
+    from crawler.run import with_stored_examples
+
+    return with_stored_examples(config, repository)
+
+
+@contextmanager
+def _status_line() -> Iterator[Callable[[str], None] | None]:
+    """A one-line live status on a terminal; None when stderr is not one."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("starting") as status:
+        yield lambda text: status.update(text)
+
+
 # -- status ----------------------------------------------------------------------------------------
 
 STATUS_COLUMNS = ("source", "last_run", "outcome", "new", "matched", "errors", "next_run", "running",
                   "failures", "schedule")
+
+
+@main.command()
+@click.argument("query_text", metavar="QUERY")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable).")
+@click.option("--rule", "rules", multiple=True, metavar="NAME", help="Only articles matching this rule.")
+@click.option("--since", metavar="WHEN", help="First seen at or after WHEN: 2h, 3d, 2024-09-21 or an ISO time.")
+@click.option("--all", "include_all", is_flag=True, help="Every copy of a story, not only its first.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N articles.")
+@output_options
+@click.pass_obj
+def search(obj: dict[str, Any], query_text: str, sources: tuple[str, ...], rules: tuple[str, ...],
+           since: str | None, include_all: bool, limit: int, fmt: str) -> None:
+    """Find stored articles by a query in the rules' language, best match first.
+
+    Every stored story is searched, matched by a rule or not: the place to find what the
+    rules missed. The query reads as in seeds/rules.toml (AND, OR, NOT, "phrases",
+    wildcard*); when more articles match than are ranked, the newest are (stderr says so).
+
+    \b
+    Example:
+      newsmon search '"green steel" AND hydrogen NOT coal' --since 30d --format json
+    """
+    from scheduler.search import SearchQueryError, prepare, search_articles
+    from store.records import ArticleFilter
+
+    try:
+        prepared = prepare(query_text)
+    except SearchQueryError as exc:
+        fail(str(exc), EXIT_USAGE)
+    flt = ArticleFilter(sources=sources, rules=rules, since=_parse_when(since) if since else None,
+                        include_all=include_all, limit=limit)
+    with errors_as_exit():
+        result = search_articles(_repository(obj["db"]), prepared, flt)
+    records = [{**article_record(f.article), "rank": f.rank} for f in result.found]
+    if fmt == "table":
+        emit(records, fmt, ("id", "first_seen", "source", "title", "url"), widths={"title": 60, "url": 60})
+    else:
+        emit(records, fmt, (*ARTICLE_KEYS, "rank"))
+    if result.more:
+        click.echo(f"{result.ranked:,} or more articles match: the newest {result.ranked:,} were ranked "
+                   "(narrow it with --since, --source or another term).", err=True)
 
 
 @main.command()

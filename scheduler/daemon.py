@@ -8,9 +8,13 @@ schedulers, so the jobs are rebuilt from seeds/ and the database at every start.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
+from scheduler.reapply import changed_rules
 from scheduler.schedule import Timing, adapts, default_every, load_config, plan, timing
 from store.records import Outcome
 from store.repository import Repository
@@ -56,6 +61,8 @@ class Daemon:
         self._snapshot = Path()
         self._mtimes: tuple[float, ...] = ()
         self._failed_mtimes: tuple[float, ...] = ()
+        self._watched: list[Path] = []
+        self._apply_lock = threading.Lock()
         self._stop = threading.Event()
         self._reload = threading.Event()
         # Wakes the main loop at once for a signal; otherwise it wakes to check seeds/ for edits.
@@ -133,19 +140,27 @@ class Daemon:
 
     def _load(self) -> Config:
         config = load_config(self.seeds_dir)
+        assert config.seeds_dir is not None
+        # Watched for edits besides the two seeds files: the `like` rules' example files inside
+        # the seeds folder, and their folders (a file added to a glob's folder).
+        self._watched = [*_example_files(config), *{p.parent for p in _example_files(config)}]
         self._mtimes = self._current_mtimes(config.seeds_dir)
         # Children read this copy, so a broken edit never reaches them.
         for name in (SOURCES_FILE, RULES_FILE):
-            assert config.seeds_dir is not None
             shutil.copyfile(config.seeds_dir / name, self._snapshot / name)
+        for path in _example_files(config):
+            copy = self._snapshot / path
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(config.seeds_dir / path, copy)
         return config
 
     def _current_mtimes(self, folder: Path | None) -> tuple[float, ...]:
         assert folder is not None
         out = []
-        for name in (SOURCES_FILE, RULES_FILE):
+        paths: list[str | Path] = [SOURCES_FILE, RULES_FILE, *self._watched]
+        for path in paths:
             try:
-                out.append((folder / name).stat().st_mtime)
+                out.append((folder / path).stat().st_mtime)
             except OSError:
                 out.append(-1.0)
         return tuple(out)
@@ -158,6 +173,7 @@ class Daemon:
     def reload(self) -> None:
         """Re-read seeds/; on a bad edit keep the running config and log one error line."""
         assert self.config is not None
+        before = self.config.rules
         try:
             self.config = self._load()
         except ConfigError as exc:
@@ -166,6 +182,33 @@ class Daemon:
             return
         log.info("seeds reloaded: %d sources", len(self.config.sources))
         self._sync_jobs()
+        changed = changed_rules(before, self.config.rules)
+        if changed:
+            self._apply_rules(changed)
+
+    def _apply_rules(self, names: tuple[str, ...]) -> None:
+        """Apply edited rules to the stored articles in a child (`newsmon rules apply`), so the
+        daemon never loads the embedding model; one at a time, the last edit waiting its turn."""
+        log.info("rules changed (%s): applying them to stored articles", ", ".join(names))
+        command = [sys.executable, "-m", "scheduler", "--seeds", str(self._snapshot), "rules", "apply",
+                   "--format", "json"]
+        command += [arg for name in names for arg in ("--rule", name)]
+        threading.Thread(target=self._run_apply, args=(command,), name="rules-apply", daemon=True).start()
+
+    def _run_apply(self, command: list[str]) -> None:
+        with self._apply_lock:
+            if self._stop.is_set():
+                return
+            # The database URL by environment, not argv: a password in it would show in `ps`.
+            proc = subprocess.run(command, capture_output=True, text=True, check=False,
+                                  env={**os.environ, "NEWSMON_DB": self.launcher.db_url})
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            log.error("applying edited rules to stored articles failed: %s", last)
+            return
+        report = json.loads(proc.stdout)[0]
+        log.info("rules applied to %d stored articles: %d newly matched (listed again for query --new), "
+                 "%d no longer matched", report["examined"], report["newly_matched"], report["unmatched"])
 
     # -- jobs ------------------------------------------------------------------------------------
 
@@ -233,3 +276,12 @@ class Daemon:
             if source is not None:
                 found = int(s.get("new", 0)) if result.outcome == Outcome.OK else None
                 self._schedule(source, found_new=found)
+
+
+def _example_files(config: Config) -> list[Path]:
+    """The `like` rules' example files inside the seeds folder, relative to it."""
+    out = []
+    for rule in config.rules:
+        if rule.like is not None:
+            out += [Path(e.label) for e in (*rule.like.like, *rule.like.unlike) if not Path(e.label).is_absolute()]
+    return sorted(set(out))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.config import RULES_FILE, SOURCES_FILE, default_seeds_dir
+from crawler.config import SOURCES_FILE, copy_default_rules
 from sample_site import SiteServer, build_sample_site, sources_toml
 from store.records import ArticleFilter, RunRecord, StoredArticle
 
@@ -31,7 +30,7 @@ def prepare_demo(folder: Path) -> Iterator[tuple[Path, str, str]]:
         site = build_sample_site(server.url)
         server.set_pages(site.pages)
         (seeds / SOURCES_FILE).write_text(DEMO_SETTINGS + sources_toml(site), encoding="utf-8")
-        shutil.copyfile(default_seeds_dir() / RULES_FILE, seeds / RULES_FILE)
+        copy_default_rules(seeds)
         yield seeds, f"sqlite:///{(folder / 'newsmon.db').resolve()}", server.url
 
 

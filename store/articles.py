@@ -4,13 +4,14 @@ a stored text again when its source's boilerplate is learned later, and reading 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from itertools import count
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, Table, and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -20,6 +21,8 @@ from store.models import Article, ArticleBand, ArticleUrl, ArticleVersion, Match
 from store.records import AddOutcome, AddStatus, ArticleFilter, NewArticle, StoredArticle, utcnow
 from store.stories import NEAR_DUPLICATE_BITS, StoryIndex
 
+# Any constant: the advisory lock PostgreSQL writers take to number articles in commit order.
+LISTED_LOCK = 0x6E65_7773  # "news"
 # Built once: on the table, not the ORM class, whose per-statement bookkeeping cost more than
 # the insert itself in a burst (measured with py-spy on a 600-article crawl).
 _INSERT_ARTICLE = insert(cast(Table, Article.__table__)).returning(Article.id)
@@ -68,7 +71,8 @@ class Articles:
                 bands=self._band_owners(conn, [(i, v) for new in news for i, v in enumerate(new.bands)]),
             )
             index.simhashes = self._simhashes(conn, {a for owners in index.bands.values() for a in owners})
-            outcomes = [self._add(conn, new, near_duplicate_bits, index) for new in news]
+            listed = count(self._listed_floor(conn) + 1)
+            outcomes = [self._add(conn, new, near_duplicate_bits, index, listed) for new in news]
             self._insert_children(conn, news, outcomes)
             _count_on_runs(conn, news, outcomes)
         return outcomes
@@ -88,12 +92,11 @@ class Articles:
                 modified=new.modified, updated=now))
             conn.execute(delete(Match).where(Match.article_id == article_id))
             if new.matches:
-                conn.execute(insert(Match), [{"article_id": article_id, "rule": r, "terms": list(t)}
-                                             for r, t in new.matches.items()])
+                conn.execute(insert(Match), _match_rows(article_id, new.matches, new.scores))
             return True
 
     def rewrite(self, article: ArticleText, text: str, content_hash: str, simhash: int, bands: Sequence[int],
-                matches: dict[str, tuple[str, ...]]) -> int | None:
+                matches: dict[str, tuple[str, ...]], scores: dict[str, float] | None = None) -> int | None:
         """Replace a stored article's text with a cleaned one, and its hash, SimHash, bands and matches with
         it, in one transaction; return how its run's matched count moved (-1, 0, 1), None if it changed meanwhile.
 
@@ -117,15 +120,24 @@ class Articles:
                 conn.execute(insert(ArticleBand), [{"article_id": article.id, "band": i, "value": v}
                                                    for i, v in enumerate(bands)])
             if matches:
-                conn.execute(insert(Match), [{"article_id": article.id, "rule": r, "terms": list(t)}
-                                             for r, t in matches.items()])
+                conn.execute(insert(Match), _match_rows(article.id, matches, scores or {}))
             # A run counts its new stories that matched (_count_on_runs); keep it agreeing.
             moved = int(bool(matches)) - int(had_match) if article.duplicate_of is None else 0
             if moved and article.run_id is not None:
                 conn.execute(update(Run).where(Run.id == article.run_id).values(matched=Run.matched + moved))
             return moved
 
-    def _add(self, conn: Connection, new: NewArticle, max_bits: int, index: StoryIndex) -> AddOutcome:
+    def _listed_floor(self, conn: Connection) -> int:
+        """The highest `listed` position so far; on PostgreSQL, also wait for this transaction's turn."""
+        if self.db.dialect == "postgresql":
+            # Writers number their articles one transaction at a time (until commit), so positions
+            # grow in commit order and a `--new` cursor never passes an article that a slower
+            # transaction was still writing. SQLite's writers take turns already (BEGIN IMMEDIATE).
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LISTED_LOCK})
+        return int(conn.execute(select(func.max(Article.listed))).scalar() or 0)
+
+    def _add(self, conn: Connection, new: NewArticle, max_bits: int, index: StoryIndex,
+             listed: Iterator[int]) -> AddOutcome:
         urls = tuple(dict.fromkeys((new.url, *new.variants)))
         known = next((index.urls[u] for u in urls if u in index.urls), None)
         if known is not None:
@@ -140,6 +152,7 @@ class Articles:
             # An exact copy's text is stored once, on the original; a near copy keeps its own.
             "text": None if exact is not None else new.text, "content_hash": new.content_hash,
             "simhash": new.simhash, "first_seen": utcnow(), "run_id": new.run_id, "duplicate_of": story,
+            "listed": next(listed),
         }).scalar_one())
         index.note_article(new, urls, article_id, story)
         if story is not None:
@@ -153,8 +166,7 @@ class Articles:
             if outcome.status == AddStatus.KNOWN:
                 continue
             bands += [{"article_id": outcome.article_id, "band": i, "value": v} for i, v in enumerate(new.bands)]
-            matches += [{"article_id": outcome.article_id, "rule": rule, "terms": list(terms)}
-                        for rule, terms in new.matches.items()]
+            matches += _match_rows(outcome.article_id, new.matches, new.scores)
         self._add_url_rows(conn, urls)
         for table, rows in ((ArticleBand, bands), (Match, matches)):
             if rows:
@@ -237,6 +249,16 @@ class Articles:
                           Article.duplicate_of.in_(chunk), Article.text.is_(None)), sorted(texts))]
         return sorted(found + copies, key=lambda a: a.id)
 
+    def get(self, article_id: int) -> StoredArticle | None:
+        """One stored article by id, matched or not (a copy reads its story's text)."""
+        found = self.query(ArticleFilter(ids=(article_id,), include_all=True))
+        return found[0] if found else None
+
+    def id_of_url(self, url: str) -> int | None:
+        """The id of the article stored under this URL or one of its variants."""
+        with self.db.read() as conn:
+            return conn.execute(select(ArticleUrl.article_id).where(ArticleUrl.url == url)).scalar()
+
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """Return those of `urls` that some stored article was already reached by."""
         with self.db.read() as conn:
@@ -249,6 +271,11 @@ class Articles:
             rows = conn.execute(select(Article.url, Article.id).where(
                 Article.source == source, Article.first_seen >= since, Article.duplicate_of.is_(None)))
             return {r.url: r.id for r in rows}
+
+    def max_listed(self) -> int:
+        """The newest position in the `query --new` stream (0 when empty)."""
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.max(Article.listed))).scalar() or 0)
 
     def max_id(self) -> int:
         """Return the newest article id (0 for an empty store)."""
@@ -266,8 +293,11 @@ class Articles:
         stmt = (select(*Article.__table__.c, original.text.label("original_text"))
                 .outerjoin(original, original.id == Article.duplicate_of))
         stmt = stmt.where(*_conditions(flt))
-        if flt.after_id is not None:
-            stmt = stmt.order_by(Article.id.asc())
+        if flt.after_listed is not None:
+            stmt = stmt.order_by(Article.listed.asc())
+        elif flt.order == "score":
+            best = select(func.max(Match.score)).where(Match.article_id == Article.id).scalar_subquery()
+            stmt = stmt.order_by(best.desc().nulls_last(), Article.first_seen.desc(), Article.id.desc())
         elif flt.updated_only:
             stmt = stmt.order_by(Article.updated.desc(), Article.id.desc())
         else:
@@ -282,11 +312,11 @@ class Articles:
             versions = self._version_counts(conn, ids) if flt.updated_only else {}
         return [_stored(row, matches.get(row.id, {}), also.get(row.id, ()), versions.get(row.id, 0)) for row in rows]
 
-    def _matches(self, conn: Connection, ids: list[int]) -> dict[int, dict[str, list[str]]]:
-        out: dict[int, dict[str, list[str]]] = {}
+    def _matches(self, conn: Connection, ids: list[int]) -> dict[int, dict[str, tuple[list[str], float | None]]]:
+        out: dict[int, dict[str, tuple[list[str], float | None]]] = {}
         for m in self.db.chunked_in(conn, lambda chunk: select(*Match.__table__.c).where(Match.article_id.in_(chunk))
                                     .order_by(Match.article_id, Match.rule), ids):
-            out.setdefault(m.article_id, {})[m.rule] = list(m.terms)
+            out.setdefault(m.article_id, {})[m.rule] = (list(m.terms), m.score)
         return out
 
     def _also_at(self, conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -300,6 +330,12 @@ class Articles:
         rows = self.db.chunked_in(conn, lambda chunk: select(ArticleVersion.article_id, func.count()).where(
             ArticleVersion.article_id.in_(chunk)).group_by(ArticleVersion.article_id), ids)
         return {r[0]: int(r[1]) for r in rows}
+
+
+def _match_rows(article_id: int, matches: dict[str, tuple[str, ...]], scores: dict[str, float]
+                ) -> list[dict[str, Any]]:
+    return [{"article_id": article_id, "rule": rule, "terms": list(terms), "score": scores.get(rule)}
+            for rule, terms in matches.items()]
 
 
 def _band_query(band: int, values: list[int]) -> Select[int, int]:
@@ -329,14 +365,16 @@ def _conditions(flt: ArticleFilter) -> list[Any]:
     cond: list[Any] = []
     if flt.sources:
         cond.append(Article.source.in_(flt.sources))
+    if flt.ids:
+        cond.append(Article.id.in_(flt.ids))
     if flt.updated_only:
         cond.append(Article.updated.is_not(None))
         if flt.since is not None:
             cond.append(Article.updated >= flt.since)
     elif flt.since is not None:
         cond.append(Article.first_seen >= flt.since)
-    if flt.after_id is not None:
-        cond.append(Article.id > flt.after_id)
+    if flt.after_listed is not None:
+        cond.append(Article.listed > flt.after_listed)
     if flt.rules:
         cond.append(exists().where(and_(Match.article_id == Article.id, Match.rule.in_(flt.rules))))
     if not flt.include_all:
@@ -346,10 +384,13 @@ def _conditions(flt: ArticleFilter) -> list[Any]:
     return cond
 
 
-def _stored(a: Any, matches: dict[str, list[str]], also_at: tuple[str, ...], versions: int) -> StoredArticle:
+def _stored(a: Any, matches: dict[str, tuple[list[str], float | None]], also_at: tuple[str, ...],
+            versions: int) -> StoredArticle:
     return StoredArticle(
         id=a.id, url=a.url, title=a.title, author=a.author, published=a.published,
         language=a.language, source=a.source, text=a.text if a.text is not None else a.original_text,
-        rules=tuple(matches), terms=matches, first_seen=a.first_seen, duplicate_of=a.duplicate_of,
-        also_at=also_at, modified=a.modified, updated=a.updated, versions=versions,
+        rules=tuple(matches), terms={rule: terms for rule, (terms, _) in matches.items()},
+        first_seen=a.first_seen, duplicate_of=a.duplicate_of, also_at=also_at, modified=a.modified,
+        updated=a.updated, versions=versions, listed=a.listed or 0,
+        scores={rule: score for rule, (_, score) in matches.items() if score is not None},
     )

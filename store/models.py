@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -78,6 +79,10 @@ class Article(Base):
     modified: Mapped[datetime | None]
     # When the text last changed on a revisit (a new version); NULL if never.
     updated: Mapped[datetime | None]
+    # Its place in the stream `query --new` reads: assigned in commit order when stored, and again
+    # when a rule edited later makes it match a rule it did not (store.articles.relist), so a
+    # consumer is shown it once more. NULL only between migration 0007's column and its backfill.
+    listed: Mapped[int | None] = mapped_column(BigInteger)
 
     # From bench/store.py's plans at 1M articles: `query` and `--since` walk first_seen (id breaks
     # ties); a crawl's revisit check reads one source's recent articles. duplicate_of and updated
@@ -89,6 +94,7 @@ class Article(Base):
         Index("ix_articles_source_first_seen", "source", "first_seen"),
         Index("ix_articles_duplicate_of", "duplicate_of", **_only_set("duplicate_of")),
         Index("ix_articles_updated", "updated", "id", **_only_set("updated")),
+        Index("ix_articles_listed", "listed"),
     )
 
 
@@ -109,6 +115,8 @@ class Match(Base):
     )
     rule: Mapped[str] = mapped_column(String(200), primary_key=True)
     terms: Mapped[list[str]] = mapped_column(JSON)
+    # Similarity to the rule's `like` examples (crawler.examples); NULL for a boolean-only rule.
+    score: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index("ix_matches_rule", "rule"),)
 

@@ -54,6 +54,8 @@ class NewArticle:
     language: str | None = None
     description: str | None = None
     matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Similarity to a `like` rule's examples, for the matched rules that have them.
+    scores: dict[str, float] = field(default_factory=dict)
     run_id: int | None = None
     modified: datetime | None = None
     simhash: int | None = None
@@ -76,11 +78,15 @@ class ArticleFilter:
 
     sources: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
+    ids: tuple[int, ...] = ()
     since: datetime | None = None
     include_all: bool = False
-    after_id: int | None = None
+    # Only articles listed after this position (Article.listed: what a `--new` cursor counts).
+    after_listed: int | None = None
     limit: int | None = None
     updated_only: bool = False
+    # "new": newest first; "score": most similar to a `like` rule's examples first.
+    order: str = "new"
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,14 @@ class StoredArticle:
     modified: datetime | None = None
     updated: datetime | None = None
     versions: int = 0
+    listed: int = 0  # its place in the `query --new` stream (Article.listed)
+    # Similarity to each matched `like` rule's examples.
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float | None:
+        """The best similarity among the matched `like` rules; None when only boolean rules matched."""
+        return max(self.scores.values(), default=None)
 
 
 @dataclass(frozen=True)

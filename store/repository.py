@@ -11,8 +11,10 @@ from store.consumers import Consumers
 from store.database import Database
 from store.db import open_db
 from store.leases import Leases
+from store.matches import Matches
 from store.runs import Runs
 from store.schedules import Schedules
+from store.search import Search
 from store.validators import Validators
 
 
@@ -29,6 +31,8 @@ class Repository:
         self.validators = Validators(self.db)
         self.boilerplate = Boilerplate(self.db)
         self.consumers = Consumers(self.db)
+        self.search = Search(self.db, self.articles)
+        self.matches = Matches(self.db)
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Repository:

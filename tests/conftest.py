@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 import pytest
 
 from bench.pg_schema import fresh_pg_schema as _fresh_schema
-from crawler.config import default_seeds_dir
+from crawler.config import copy_default_rules
 from tests.sites import TimedSiteServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +100,7 @@ def write_seeds(folder: Path, *sources: Mapping[str, object], text: str = "") ->
                      + "\n" for source in sources)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sources.toml").write_text(text + tables, encoding="utf-8")
-    shutil.copyfile(default_seeds_dir() / "rules.toml", folder / "rules.toml")
+    copy_default_rules(folder)
     return folder
 
 

@@ -76,7 +76,8 @@ def test_every_relevant_article_is_stored_and_matched(crawled: Crawled) -> None:
     assert set(crawled.expected.relevant) <= {stand_ins.get(u, u) for u in urls}
     for article in shown:
         assert article["rules"], article["url"]
-        assert all(article["terms"][rule] for rule in article["rules"])
+        # A boolean rule says which terms hit; a `like` rule, how similar the article is.
+        assert all(article["terms"][rule] or rule in article["scores"] for rule in article["rules"])
         assert article["title"] and article["text"]
 
 
@@ -176,7 +177,7 @@ def test_query_new_returns_each_item_exactly_once(crawled: Crawled) -> None:
 
 def test_query_output_formats(crawled: Crawled) -> None:
     keys = ["id", "url", "title", "author", "published", "language", "source", "text", "rules", "terms",
-            "first_seen", "duplicate_of", "also_at", "modified", "updated", "versions"]
+            "score", "scores", "first_seen", "duplicate_of", "also_at", "modified", "updated", "versions"]
     (article, *_) = crawled.cli("query")
     assert list(article) == keys
     lines = run_cli("--db", crawled.db, "query", "--format", "jsonl").stdout.splitlines()

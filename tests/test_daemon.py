@@ -444,3 +444,24 @@ def test_status_asks_the_database_the_same_few_questions_for_any_number_of_sourc
         assert by_name["never-crawled"].last_run is None and by_name["never-crawled"].failures == 0
     finally:
         repo.close()
+
+
+@pytest.mark.e2e
+def test_an_edited_rule_is_applied_to_stored_articles_when_the_daemon_reloads(live: LiveSite, db: str,
+                                                                               tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds", {"live": live.server.url + "/rss.xml"}, every="1h")
+    (seeds / "rules.toml").write_text('[[rule]]\nname = "mills"\nquery = "zinc"\n', encoding="utf-8")
+    url = live.publish(1)
+    daemon = Daemon(db, seeds, tmp_path / "daemon.log")
+    try:
+        poll(lambda: url in stored_urls(db), what="the article to be stored")
+        assert json.loads(run_cli("--db", db, "query", "--format", "json").stdout) == []
+        (seeds / "rules.toml").write_text('[[rule]]\nname = "mills"\nquery = \'"steel mills"\'\n', encoding="utf-8")
+        poll(lambda: "rules applied to 1 stored articles: 1 newly matched" in daemon.text(),
+             what="the edited rule to be applied")
+        (shown,) = json.loads(run_cli("--db", db, "query", "--new", "--format", "json").stdout)
+        assert shown["url"] == url and shown["terms"] == {"mills": ["steel mills"]}
+        assert "rules changed (mills): applying them to stored articles" in daemon.text()
+    finally:
+        assert daemon.stop() == 0
+    assert len(runs_of(db, "live")) == 1  # found by looking back, not by crawling again

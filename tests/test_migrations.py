@@ -9,7 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from store.db import SCHEMA_REVISION, alembic_config, upgrade
-from store.records import ArticleFilter, Outcome
+from scheduler.news import find_articles
+from store.records import ArticleFilter, NewArticle, Outcome
 from store.repository import Repository
 
 
@@ -33,6 +34,8 @@ def _fill_oldest_schema(url: str) -> None:
                      {"t": now})
         conn.execute(text("INSERT INTO consumers (name, last_article_id, updated) VALUES ('slack', 1, :t)"),
                      {"t": now})
+        if engine.dialect.name == "postgresql":  # rows with explicit ids leave the sequence behind
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('articles', 'id'), 2)"))
     engine.dispose()
 
 
@@ -58,5 +61,12 @@ def test_oldest_schema_with_data_upgrades_intact(db_url: str) -> None:
         assert (run.outcome, run.pages, run.new, run.errors, run.error_list) == \
             (Outcome.OK, 3, 2, 1, (("https://x/e", "HTTP 500"),))
         assert repo.consumers.cursor("slack") == 1
+        # 0007: `listed` backfilled with the id, which is what consumers' cursors counted.
+        assert (articles[1].listed, articles[2].listed, articles[1].scores) == (1, 2, {})
+        assert find_articles(repo, ArticleFilter(), "slack").articles == []
+        repo.articles.add(NewArticle(url="https://x/3", source="s", content_hash="h3", text="green steel again",
+                                     matches={"green": ("green",)}, scores={"green": 0.7}))
+        (new,) = find_articles(repo, ArticleFilter(), "slack").articles
+        assert (new.url, new.listed, new.score) == ("https://x/3", 3, 0.7)
     finally:
         repo.close()

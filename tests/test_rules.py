@@ -23,11 +23,12 @@ def _match(query: str, text: str, title: str | None = None) -> tuple[str, ...] |
 
 
 def _default_rules() -> list[Rule]:
-    # Read with tomllib directly so these tests pin the rules, not the config loader.
+    # The boolean rules, read with tomllib directly so these tests pin the rules, not the config
+    # loader (the `like` rule is tested in test_like_rules.py).
     with (ROOT / "seeds" / "rules.toml").open("rb") as f:
         tables = tomllib.load(f)["rule"]
     return [Rule(t["name"], parse_query(t["query"]),
-                 frozenset(t["languages"]) if "languages" in t else None) for t in tables]
+                 frozenset(t["languages"]) if "languages" in t else None) for t in tables if "query" in t]
 
 
 # -- syntax ---------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Labelled relevance data for bench/relevance.py."""
