@@ -599,6 +599,33 @@ def _status_line() -> Iterator[Callable[[str], None] | None]:
         yield lambda text: status.update(text)
 
 
+def _search_like(obj: dict[str, Any], query_text: str | None, like_id: int, flt: Any, fmt: str) -> None:
+    from dataclasses import replace
+
+    from scheduler.search import SearchQueryError, prepare, search_articles
+    from scheduler.similar import NoSuchArticle, rank_like
+
+    with errors_as_exit():
+        repository = _repository(obj["db"])
+        candidates = None
+        if query_text is not None:
+            try:
+                prepared = prepare(query_text)
+            except SearchQueryError as exc:
+                fail(str(exc), EXIT_USAGE)
+            # The query's best thousand, ranked again by similarity.
+            candidates = [f.article for f in search_articles(repository, prepared, replace(flt, limit=1000)).found]
+        try:
+            found = rank_like(repository, like_id, candidates, flt)
+        except NoSuchArticle as exc:
+            fail(str(exc))
+    records = [{**article_record(f.article), "similarity": f.similarity} for f in found]
+    if fmt == "table":
+        emit(records, fmt, ("id", "similarity", "source", "title", "url"), widths={"title": 60, "url": 60})
+    else:
+        emit(records, fmt, (*ARTICLE_KEYS, "similarity"))
+
+
 # -- status ----------------------------------------------------------------------------------------
 
 STATUS_COLUMNS = ("source", "last_run", "outcome", "new", "matched", "errors", "next_run", "running",
@@ -606,7 +633,9 @@ STATUS_COLUMNS = ("source", "last_run", "outcome", "new", "matched", "errors", "
 
 
 @main.command()
-@click.argument("query_text", metavar="QUERY")
+@click.argument("query_text", metavar="[QUERY]", required=False)
+@click.option("--like", "like_id", type=int, metavar="ID",
+              help="Rank by similarity to stored article ID (what a like rule with it as example would catch).")
 @click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable).")
 @click.option("--rule", "rules", multiple=True, metavar="NAME", help="Only articles matching this rule.")
 @click.option("--since", metavar="WHEN", help="First seen at or after WHEN: 2h, 3d, 2024-09-21 or an ISO time.")
@@ -614,13 +643,15 @@ STATUS_COLUMNS = ("source", "last_run", "outcome", "new", "matched", "errors", "
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most N articles.")
 @output_options
 @click.pass_obj
-def search(obj: dict[str, Any], query_text: str, sources: tuple[str, ...], rules: tuple[str, ...],
-           since: str | None, include_all: bool, limit: int, fmt: str) -> None:
+def search(obj: dict[str, Any], query_text: str | None, like_id: int | None, sources: tuple[str, ...],
+           rules: tuple[str, ...], since: str | None, include_all: bool, limit: int, fmt: str) -> None:
     """Find stored articles by a query in the rules' language, best match first.
 
     Every stored story is searched, matched by a rule or not: the place to find what the
     rules missed. The query reads as in seeds/rules.toml (AND, OR, NOT, "phrases",
     wildcard*); when more articles match than are ranked, the newest are (stderr says so).
+    With --like ID, what the query finds (or, without a query, the newest 3,000
+    stories) is ranked by similarity to article ID instead: key `similarity`.
 
     \b
     Example:
@@ -629,12 +660,17 @@ def search(obj: dict[str, Any], query_text: str, sources: tuple[str, ...], rules
     from scheduler.search import SearchQueryError, prepare, search_articles
     from store.records import ArticleFilter
 
-    try:
-        prepared = prepare(query_text)
-    except SearchQueryError as exc:
-        fail(str(exc), EXIT_USAGE)
+    if query_text is None and like_id is None:
+        fail("give a QUERY, --like ID, or both", EXIT_USAGE)
     flt = ArticleFilter(sources=sources, rules=rules, since=_parse_when(since) if since else None,
                         include_all=include_all, limit=limit)
+    if like_id is not None:
+        _search_like(obj, query_text, like_id, flt, fmt)
+        return
+    try:
+        prepared = prepare(query_text or "")
+    except SearchQueryError as exc:
+        fail(str(exc), EXIT_USAGE)
     with errors_as_exit():
         result = search_articles(_repository(obj["db"]), prepared, flt)
     records = [{**article_record(f.article), "rank": f.rank} for f in result.found]

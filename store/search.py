@@ -12,9 +12,9 @@ index must find more, not less. They agree on letters and digits and on case; th
     long text can be missed there;
   - Chinese and Japanese are not cut into words by either index: such terms are substrings
     (LIKE), read from every row unless a word term narrows the search.
-Ranking: SQLite's bm25 and PostgreSQL's ts_rank, a title word counting TITLE_WEIGHT body words;
-among the WINDOW newest candidates, so that a query matching a tenth of the store costs what
-one matching a thousand articles does.
+Ranking: SQLite's bm25 and PostgreSQL's ts_rank, a title word counting TITLE_WEIGHT body words,
+of the WINDOW newest candidates only, so that a query matching a tenth of the store does not rank
+100,000 articles (PostgreSQL still reads each match's row to find the newest: see WINDOW).
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from store.database import Database
 from store.models import Article, Match
 from store.records import ArticleFilter, StoredArticle
 
-# At most this many candidates, the newest, are ranked: measured in bench/store.py, a phrase
-# matching 2,000 articles of 1M took 12 ms to rank in full on SQLite, a prefix matching 100,000
-# took 190 ms (PostgreSQL: 580 ms); the newest 1,000 of them, 31 ms.
+# At most this many candidates, the newest, are ranked. On 1M articles of bench/store.py's fill, a
+# prefix matching 100,000 of them took 190 ms to rank in full on SQLite and 580 ms on PostgreSQL;
+# its newest 1,000, 31 ms and 8 ms. (PostgreSQL still reads every match's row to find the newest:
+# 80-100 ms for 15,000 matches at 1M; SQLite reads only its index there.)
 WINDOW = 1000
 # A word in the title weighs as much as this many in the text (bm25 column weights; ts_rank's A and B).
 TITLE_WEIGHT = 5.0
@@ -281,9 +282,8 @@ class Search:
     def _read(self, conn: Connection, where: list[ColumnElement[bool]]) -> list[StoredArticle]:
         # Read as Articles.query reads, so that a result is the StoredArticle `query` shows (an exact
         # copy with its story's text).
-        original = _ORIGINAL
-        rows = conn.execute(select(*Article.__table__.c, original.text.label("original_text"))
-                            .outerjoin(original, original.id == Article.duplicate_of).where(*where)
+        rows = conn.execute(select(*Article.__table__.c, _ORIGINAL.text.label("original_text"))
+                            .outerjoin(_ORIGINAL, _ORIGINAL.id == Article.duplicate_of).where(*where)
                             .order_by(Article.id)).all()
         ids = [r.id for r in rows]
         matches, also = self.articles._matches(conn, ids), self.articles._also_at(conn, ids)

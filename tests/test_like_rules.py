@@ -208,3 +208,27 @@ def test_the_model_loads_and_embeds_with_no_network(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "1.0"
     assert not any(tmp_path.rglob("*.safetensors")) and not any(tmp_path.rglob("*tokenizer*"))
+
+
+def test_search_like_ranks_stored_stories_by_similarity_to_one(server: TimedSiteServer, tmp_path: Path) -> None:
+    example = ROOT / "seeds" / "examples" / "lighthouse-green-factories.txt"
+    server.set_page(PARAPHRASE, _page("paraphrase.txt"))
+    server.set_page(NEAR_MISS, _page("near-miss.txt"))
+    lighthouse = "/business/2024-10/01/lighthouse-factories.html"
+    title, _, body = example.read_text(encoding="utf-8").partition("\n")
+    server.set_page(lighthouse, Page(f"<html><head><title>{html.escape(title[:80])}</title></head><body><article>"
+                                     f"{''.join(f'<p>{html.escape(p)}</p>' for p in body.split(chr(10)) if p)}"
+                                     "</article></body></html>".encode()))
+    seeds = write_seeds(tmp_path / "seeds", {"name": "three",
+                                             "feeds": [serve_feed(server, "/rss.xml", [PARAPHRASE, NEAR_MISS,
+                                                                                       lighthouse])]})
+    db = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    crawl(db, seeds)
+    ids = {a["url"]: a["id"] for a in cli_json(db, "query", "--all", seeds=seeds)}
+    ranked = cli_json(db, "search", "--like", str(ids[server.url + lighthouse]), seeds=seeds)
+    assert [a["url"] for a in ranked] == [server.url + PARAPHRASE, server.url + NEAR_MISS]
+    assert 1 > ranked[0]["similarity"] > ranked[1]["similarity"]
+    (narrowed,) = cli_json(db, "search", "factory", "--like", str(ids[server.url + lighthouse]), seeds=seeds)
+    assert narrowed["url"] == server.url + NEAR_MISS
+    missing = run_cli("--db", db, "search", "--like", "999")
+    assert missing.returncode == 1 and "no stored article with id 999" in missing.stderr

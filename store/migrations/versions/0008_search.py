@@ -90,7 +90,7 @@ def upgrade() -> None:
     # GIN's pending list (fastupdate) kept, at its 4 MB: add_batch stored 200-250 articles/s of 3-6 KB
     # with it, 80-125 without it, 140-170 with a 256 kB list (no index: 420-540; bench/store.py at
     # 20k). Its price: a search reads the whole list, 9 ms when a fresh 10k articles were all in it.
-    op.execute("CREATE INDEX ix_articles_search ON articles USING gin (search_vector) WITH (gin_pending_list_limit = 1024) WHERE text IS NOT NULL")
+    op.execute("CREATE INDEX ix_articles_search ON articles USING gin (search_vector) WHERE text IS NOT NULL")
 
 
 def downgrade() -> None:
