@@ -106,7 +106,8 @@ def run(mode: str, rules: Sequence[Rule], stories: Sequence[Story]) -> Result:
             fps.append(story.name)
     fundus = [s for s in stories if s.name.split("/")[0] != "seed"]
     labels = {s.name: s.label for s in stories}
-    return Result(mode=mode, recall=found / len(on_topic), precision=found / (found + len(fps)) if found + len(fps) else 0.0,
+    kept = found + len(fps)
+    return Result(mode=mode, recall=found / len(on_topic), precision=found / kept if kept else 0.0,
                   fundus_fp_rate=len(fps) / len(fundus),
                   near_miss_fp=sum(labels[n] == "near-miss" for n in fps),
                   off_topic_fp=sum(labels[n] == "off-topic" for n in fps),

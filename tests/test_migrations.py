@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from store.db import SCHEMA_REVISION, alembic_config, upgrade
 from scheduler.news import find_articles
+from store.db import SCHEMA_REVISION, alembic_config, upgrade
 from store.records import ArticleFilter, NewArticle, Outcome
 from store.repository import Repository
 
