@@ -36,7 +36,7 @@ from store.records import ArticleFilter, StoredArticle
 # prefix matching 100,000 of them took 190 ms to rank in full on SQLite and 580 ms on PostgreSQL;
 # its newest 1,000, 31 ms and 8 ms. (PostgreSQL still reads every match's row to find the newest:
 # 80-100 ms for 15,000 matches at 1M; SQLite reads only its index there.)
-WINDOW = 1000
+WINDOW = 500
 # A word in the title weighs as much as this many in the text (bm25 column weights; ts_rank's A and B).
 TITLE_WEIGHT = 5.0
 
