@@ -32,10 +32,11 @@ from store.database import Database
 from store.models import Article, Match
 from store.records import ArticleFilter, StoredArticle
 
-# At most this many candidates, the newest, are ranked. On 1M articles of bench/store.py's fill, a
-# prefix matching 100,000 of them took 190 ms to rank in full on SQLite and 580 ms on PostgreSQL;
-# its newest 1,000, 31 ms and 8 ms. (PostgreSQL still reads every match's row to find the newest:
-# 80-100 ms for 15,000 matches at 1M; SQLite reads only its index there.)
+# At most this many candidates, the newest, are ranked. On bench/store.py's 1M articles a broad query
+# (a word in 1.5% of them) has 15,000: ranking all of a prefix's 100,000 took 190 ms on SQLite and
+# 580 ms on PostgreSQL; a NOT query took 120 ms on PostgreSQL with 1,000 ranked, 72 ms with 500
+# (it reads the newest rows until the window fills). PostgreSQL still reads every match's row when
+# its planner takes the GIN bitmap instead: 96 ms for a wildcard at 1M.
 WINDOW = 500
 # A word in the title weighs as much as this many in the text (bm25 column weights; ts_rank's A and B).
 TITLE_WEIGHT = 5.0
