@@ -2,7 +2,7 @@
 
 The functions live where a web page or a queue worker can call them too: scheduler.crawling
 (lease-guarded crawls), scheduler.news (`--new` cursors), scheduler.status, scheduler.schedule,
-scheduler.demo. Over 400 lines for the twelve commands' options and help texts, which are what a
+scheduler.demo. Over 400 lines for the eleven commands' options and help texts, which are what a
 user reads; none of it is logic.
 """
 
