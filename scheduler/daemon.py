@@ -143,12 +143,13 @@ class Daemon:
         assert config.seeds_dir is not None
         # Watched for edits besides the two seeds files: the `like` rules' example files inside
         # the seeds folder, and their folders (a file added to a glob's folder).
-        self._watched = [*_example_files(config), *{p.parent for p in _example_files(config)}]
+        examples = _example_files(config)
+        self._watched = [*examples, *{p.parent for p in examples}]
         self._mtimes = self._current_mtimes(config.seeds_dir)
         # Children read this copy, so a broken edit never reaches them.
         for name in (SOURCES_FILE, RULES_FILE):
             shutil.copyfile(config.seeds_dir / name, self._snapshot / name)
-        for path in _example_files(config):
+        for path in examples:
             copy = self._snapshot / path
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(config.seeds_dir / path, copy)
