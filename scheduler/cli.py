@@ -1,7 +1,7 @@
 """The `newsmon` command line: parse, call one function, format. Only this module prints.
 
 The functions live where a web page or a queue worker can call them too: scheduler.crawling
-(lease-guarded crawls), scheduler.news (`--new` cursors), scheduler.status, scheduler.schedule,
+(lease-guarded crawls), scheduler.news (`--new` cursors), store.status, scheduler.schedule,
 scheduler.demo. Over 400 lines for the eleven commands' options and help texts, which are what a
 user reads; none of it is logic.
 """
@@ -22,15 +22,13 @@ import click
 from scheduler.logs import setup_logging
 from scheduler.output import emit, output_options
 from store.db import DEFAULT_DB_URL
+from store.records import ARTICLE_KEYS, article_record
 
 # Exit codes (documented in README.md).
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 
 SUMMARY_COLUMNS = ("source", "outcome", "pages", "new", "matched", "duplicates", "skipped", "errors")
-ARTICLE_KEYS = ("id", "url", "title", "author", "published", "language", "source", "text", "rules",
-                "terms", "score", "scores", "first_seen", "duplicate_of", "also_at", "modified", "updated",
-                "versions")
 
 
 def _version() -> str:
@@ -238,12 +236,6 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
         delivery = find_articles(_repository(obj["db"]), flt, consumer if only_new else None)
         _emit_articles([article_record(a) for a in delivery.articles], fmt)
         delivery.ack()
-
-
-def article_record(article: Any) -> dict[str, Any]:
-    """An article's keys as `query --format json` gives them (ARTICLE_KEYS, in that order)."""
-    fields = {**asdict(article), "score": article.score}
-    return {k: fields[k] for k in ARTICLE_KEYS}
 
 
 def _emit_articles(records: list[dict[str, Any]], fmt: str) -> None:
@@ -693,7 +685,7 @@ def status(obj: dict[str, Any], fmt: str) -> None:
     Example:
       newsmon status --format json
     """
-    from scheduler.status import source_status
+    from store.status import source_status
 
     with errors_as_exit():
         config = _load_config(obj)

@@ -7,8 +7,9 @@ processes, crawler.conditional) can build and read them without loading SQLAlche
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 def utcnow() -> datetime:
@@ -117,6 +118,18 @@ class StoredArticle:
     def score(self) -> float | None:
         """The best similarity among the matched `like` rules; None when only boolean rules matched."""
         return max(self.scores.values(), default=None)
+
+
+# An article's keys in `query --format json`, the web app's JSON and alerts, in this order.
+ARTICLE_KEYS = ("id", "url", "title", "author", "published", "language", "source", "text", "rules",
+                "terms", "score", "scores", "first_seen", "duplicate_of", "also_at", "modified", "updated",
+                "versions")
+
+
+def article_record(article: StoredArticle) -> dict[str, Any]:
+    """An article's keys as `query --format json` gives them (ARTICLE_KEYS, in that order)."""
+    fields = {**asdict(article), "score": article.score}
+    return {k: fields[k] for k in ARTICLE_KEYS}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from scheduler.daemon import Daemon as DaemonLoop
 from scheduler.daemon import DaemonOptions
 from scheduler.jobs import SKIPPED, Launcher
 from scheduler.leases import LeaseKeeper
-from scheduler.status import source_status
+from store.status import source_status
 from store.db import open_db
 from store.errors import StoreError
 from store.records import ArticleFilter, Outcome

@@ -1,0 +1,1 @@
+"""What newsmon publishes over HTTP: the read-only `newsmon serve` app and Atom feeds of matched stories."""
