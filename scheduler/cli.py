@@ -691,3 +691,7 @@ def status(obj: dict[str, Any], fmt: str) -> None:
         config = _load_config(obj)
         rows = source_status(_repository(obj["db"]), [s.name for s in config.sources])
     emit([asdict(r) for r in rows], fmt, STATUS_COLUMNS)
+
+
+# The delivery commands live beside this module; importing them registers them on `main`.
+from scheduler import cli_alerts, cli_web  # noqa: E402, F401
