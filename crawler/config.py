@@ -405,3 +405,8 @@ def _unique(path: Path, kind: str, names: list[str]) -> None:
         if name in seen:
             raise ConfigError(f"{path}: {kind} {name!r} is defined twice")
         seen.add(name)
+
+
+# Other layers' seeds files (the scheduler's alerts.toml) are read and checked the same way.
+read_toml, array_of_tables, table_name, no_unknown_keys, str_list, unique_names = (
+    _read_toml, _tables, _name, _no_unknown_keys, _str_list, _unique)

@@ -400,9 +400,11 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
               help="Seconds between checks of seeds/ for edits (SIGHUP reloads at once).")
 @click.option("--jitter", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Up to this many seconds of random delay per run (at most a tenth of the interval).")
+@click.option("--alerts-every", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds between alert delivery passes (one follows each crawl that matched, too).")
 @click.pass_context
 def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float, check_every: float,
-           jitter: float) -> None:
+           jitter: float, alerts_every: float) -> None:
     """Crawl every source on its own schedule until stopped.
 
     Sources run on their `every` or `cron` from seeds/ (default: the `every` setting). Edits to
@@ -428,7 +430,7 @@ def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float,
         log_options = LogOptions(obj["log_level"], obj["log_format"], obj["log_file"])
         launcher = Launcher(repository, obj["db"], log_options, time_limit=limit)
         options = DaemonOptions(max_parallel=max_parallel, time_limit=limit, grace=grace,
-                                check_seconds=check_every, jitter=jitter)
+                                check_seconds=check_every, jitter=jitter, alerts_every=alerts_every)
         code = Daemon(config.seeds_dir, repository, launcher, options).run()
     sys.exit(code)
 
@@ -679,18 +681,29 @@ def search(obj: dict[str, Any], query_text: str | None, like_id: int | None, sou
 @output_options
 @click.pass_obj
 def status(obj: dict[str, Any], fmt: str) -> None:
-    """Show each source: last run, next scheduled run, who is crawling it now, failures.
+    """Show each source: last run, next scheduled run, who is crawling it now, failures; and each
+    alert target: stories waiting, sent, failures (a failing one is named on stderr too).
 
     \b
     Example:
       newsmon status --format json
     """
+    from scheduler.cli_alerts import alert_rows, load_alerts_of
     from store.status import source_status
 
     with errors_as_exit():
-        config = _load_config(obj)
-        rows = source_status(_repository(obj["db"]), [s.name for s in config.sources])
+        config, configured = load_alerts_of(obj)
+        repository = _repository(obj["db"])
+        rows = source_status(repository, [s.name for s in config.sources])
+        targets = alert_rows(configured, repository.alerts.states()) if configured else []
     emit([asdict(r) for r in rows], fmt, STATUS_COLUMNS)
+    if targets and fmt == "table":
+        emit(targets, fmt, ("alert", "target", "waiting", "sent", "gave_up", "failures", "last_error"),
+             title="Alerts", widths={"target": 40, "last_error": 40})
+    for t in targets:
+        if t["failures"] or t["gave_up"]:
+            click.echo(f"alert {t['alert']}: {t['target']} is failing ({t['failures']} sends in a row, "
+                       f"{t['gave_up']} messages given up): {t['last_error']}", err=True)
 
 
 # The delivery commands live beside this module; importing them registers them on `main`.

@@ -4,6 +4,10 @@ APScheduler's BackgroundScheduler does the timing in its own thread; its thread 
 per allowed parallel crawl) blocks on crawl children. The main thread only handles signals and
 watches seeds/ for edits. No persistent job store: APScheduler's must never be shared between
 schedulers, so the jobs are rebuilt from seeds/ and the database at every start.
+
+Alerts go out from a thread of their own: a delivery pass (scheduler.alerts) every --alerts-every
+seconds and right after each crawl, so a story found reaches people within seconds, and a slow
+alert target never holds up a crawl. What was sent is in the database, so a restart sends nothing twice.
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source
+from scheduler.alert_config import ALERTS_FILE, Alert, load_alerts
+from scheduler.alerts import deliver
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
 from scheduler.reapply import changed_rules
 from scheduler.schedule import Timing, adapts, default_every, load_config, plan, timing
+from store.errors import StoreError
 from store.records import Outcome
 from store.repository import Repository
 
@@ -44,6 +51,8 @@ class DaemonOptions:
     check_seconds: float = 5.0
     # Random delay added to each run so sources with the same interval do not fire together.
     jitter: float = 60.0
+    # Seconds between alert delivery passes (there is one after each crawl too).
+    alerts_every: float = 30.0
 
 
 class Daemon:
@@ -57,6 +66,9 @@ class Daemon:
         self.options = options
         self.name = process_holder()
         self.config: Config | None = None
+        self.alerts: tuple[Alert, ...] = ()
+        self._deliver_soon = threading.Event()
+        self._delivery = threading.Thread(target=self._delivery_loop, name="alerts", daemon=True)
         # Made by run() and removed when it returns, however it returns.
         self._snapshot = Path()
         self._mtimes: tuple[float, ...] = ()
@@ -85,6 +97,7 @@ class Daemon:
             self._install_signals()
             self.scheduler.start()
             self._sync_jobs()
+            self._delivery.start()
             log.info("daemon %s started: %d sources, up to %d crawls at once", self.name,
                      len(self.config.sources), self.options.max_parallel)
             while not self._stop.is_set():
@@ -128,6 +141,10 @@ class Daemon:
             log.warning("grace period over: stopping %d crawls", len(self.launcher.running()))
             self.launcher.stop_all()
         self.scheduler.shutdown(wait=True)
+        self._deliver_soon.set()
+        if self._delivery.is_alive():
+            # A send in progress ends within Apprise's timeouts; what is unsent waits in the database.
+            self._delivery.join(timeout=30)
         log.info("daemon %s stopped", self.name)
 
     def _wait_for_children(self, seconds: float) -> None:
@@ -141,6 +158,7 @@ class Daemon:
     def _load(self) -> Config:
         config = load_config(self.seeds_dir)
         assert config.seeds_dir is not None
+        self.alerts = load_alerts(config.seeds_dir, {r.name for r in config.rules})
         # Watched for edits besides the two seeds files: the `like` rules' example files inside
         # the seeds folder, and their folders (a file added to a glob's folder).
         examples = _example_files(config)
@@ -158,7 +176,7 @@ class Daemon:
     def _current_mtimes(self, folder: Path | None) -> tuple[float, ...]:
         assert folder is not None
         out = []
-        paths: list[str | Path] = [SOURCES_FILE, RULES_FILE, *self._watched]
+        paths: list[str | Path] = [SOURCES_FILE, RULES_FILE, ALERTS_FILE, *self._watched]
         for path in paths:
             try:
                 out.append((folder / path).stat().st_mtime)
@@ -181,7 +199,7 @@ class Daemon:
             self._failed_mtimes = self._current_mtimes(self.config.seeds_dir)
             log.error("seeds edit rejected, still running the last good config: %s", exc)
             return
-        log.info("seeds reloaded: %d sources", len(self.config.sources))
+        log.info("seeds reloaded: %d sources, %d alerts", len(self.config.sources), len(self.alerts))
         self._sync_jobs()
         changed = changed_rules(before, self.config.rules)
         if changed:
@@ -277,6 +295,34 @@ class Daemon:
             if source is not None:
                 found = int(s.get("new", 0)) if result.outcome == Outcome.OK else None
                 self._schedule(source, found_new=found)
+        if s.get("matched"):
+            self._deliver_soon.set()
+
+    # -- alerts ----------------------------------------------------------------------------------
+
+    def _delivery_loop(self) -> None:
+        while not self._stop.is_set():
+            self._deliver()
+            self._deliver_soon.wait(self.options.alerts_every)
+            self._deliver_soon.clear()
+
+    def _deliver(self) -> None:
+        alerts = self.alerts  # one consistent config for the pass, whatever a reload does meanwhile
+        if not alerts:
+            return
+        try:
+            report = deliver(self.repository, alerts)
+        except StoreError as exc:
+            log.error("alert delivery pass failed, tried again in %.0fs: %s", self.options.alerts_every, exc)
+            return
+        except Exception:
+            # Whatever a notification service or plugin throws, the daemon keeps crawling and the
+            # next pass tries again; the traceback goes to the log for a bug report.
+            log.exception("alert delivery pass failed, tried again in %.0fs", self.options.alerts_every)
+            return
+        if report.queued or report.sent or report.failed:
+            log.info("alerts: %d stories queued, %d messages sent, %d failed, %d dropped", report.queued,
+                     report.sent, report.failed, report.dropped)
 
 
 def _example_files(config: Config) -> list[Path]:

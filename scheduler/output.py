@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
+# The web app's JSON (web/, below this layer) encodes records with it too: the same values either way.
+from store.records import jsonable as _jsonable
+
 FORMATS = ("table", "json", "jsonl", "csv")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,8 +74,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value))
     return str(value)
-
-
-def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v)
-            for k, v in record.items()}

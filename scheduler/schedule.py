@@ -38,7 +38,8 @@ def _parse_every_setting(key: str, raw: Any) -> int:
     return parse_duration(raw)
 
 
-def _parse_source(values: Mapping[str, Any]) -> dict[str, Any]:
+def parse_schedule(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the `every` or `cron` key of a table (a source, an alert): {"every": seconds}, {"cron": line} or {}."""
     if "every" in values and "cron" in values:
         raise ValueError("set every or cron, not both")
     if "every" in values:
@@ -52,7 +53,7 @@ def _parse_source(values: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError("cron must be a string like '*/30 * * * *'")
         try:
             # APScheduler's own parser, so the daemon runs exactly what was accepted here.
-            _cron_trigger(cron)
+            cron_trigger(cron)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"cron {cron!r}: {exc}") from None
         return {"cron": cron}
@@ -60,7 +61,7 @@ def _parse_source(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 SCHEDULE_KEYS = KeyOwner(layer="scheduler", settings={"every": DEFAULT_EVERY}, parse_setting=_parse_every_setting,
-                         source_keys=frozenset({"every", "cron"}), parse_source=_parse_source)
+                         source_keys=frozenset({"every", "cron"}), parse_source=parse_schedule)
 
 
 def load_config(seeds_dir: Path | None = None, env: Mapping[str, str] | None = None,
@@ -109,12 +110,12 @@ def timing(base: int, cron: str | None, failures: int, previous: int | None, fou
         return Timing(IntervalTrigger(seconds=interval, jitter=jitter, timezone=UTC), interval,
                       f"backing off after {failures} failed runs")
     if cron:
-        return Timing(_cron_trigger(cron), None, f"cron {cron}")
+        return Timing(cron_trigger(cron), None, f"cron {cron}")
     interval, reason = next_interval(base, previous, found_new)
     return Timing(IntervalTrigger(seconds=interval, jitter=min(jitter, interval / 10), timezone=UTC), interval, reason)
 
 
-def _cron_trigger(cron: str) -> BaseTrigger:
+def cron_trigger(cron: str) -> BaseTrigger:
     # Imported here: `newsmon status` and `query` load seeds too, and most seeds have no cron line.
     from apscheduler.triggers.cron import CronTrigger
 

@@ -304,6 +304,8 @@ class Articles:
             stmt = stmt.order_by(Article.first_seen.desc(), Article.id.desc())
         if flt.limit is not None:
             stmt = stmt.limit(flt.limit)
+        if flt.offset:
+            stmt = stmt.offset(flt.offset)
         with self.db.read() as conn:
             rows = conn.execute(stmt).all()
             ids = [r.id for r in rows]
@@ -371,8 +373,15 @@ def _conditions(flt: ArticleFilter) -> list[Any]:
         cond.append(Article.updated.is_not(None))
         if flt.since is not None:
             cond.append(Article.updated >= flt.since)
-    elif flt.since is not None:
-        cond.append(Article.first_seen >= flt.since)
+        if flt.until is not None:
+            cond.append(Article.updated < flt.until)
+    else:
+        if flt.since is not None:
+            cond.append(Article.first_seen >= flt.since)
+        if flt.until is not None:
+            cond.append(Article.first_seen < flt.until)
+    if flt.language is not None:
+        cond.append(Article.language == flt.language)
     if flt.after_listed is not None:
         cond.append(Article.listed > flt.after_listed)
     if flt.rules:

@@ -258,3 +258,49 @@ class Validator(Base):
     not_modified: Mapped[int] = mapped_column(Integer, default=0)
     checked: Mapped[datetime]
     changed: Mapped[datetime | None]
+
+
+class AlertTarget(Base):
+    """One Apprise URL of one `[[alert]]` block: how far its stories were queued, when its digest is
+    due, and how its sends have gone. Keyed by a hash of the URL: the URL itself carries secrets."""
+
+    __tablename__ = "alert_targets"
+
+    alert: Mapped[str] = mapped_column(String(200), primary_key=True)
+    target: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The URL with its secrets masked (Apprise's privacy form), for `status` and `alerts`.
+    label: Mapped[str] = mapped_column(Text)
+    # Stories listed up to this position (Article.listed) were queued for this target.
+    queued_upto: Mapped[int] = mapped_column(BigInteger)
+    next_digest: Mapped[datetime | None]
+    # Consecutive failed sends, and when the target is tried again (None: at once).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_sent: Mapped[datetime | None]
+    created: Mapped[datetime]
+
+
+class AlertMessage(Base):
+    """One story owed to one alert target: pending, being sent, sent, or given up after many attempts.
+
+    The unique key is what makes a story reach a target once, however often it is listed again.
+    """
+
+    __tablename__ = "alert_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(32))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued: Mapped[datetime]
+    claimed: Mapped[datetime | None]
+    sent: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ux_alert_messages_story", "alert", "target", "article_id", unique=True),
+        Index("ix_alert_messages_status", "alert", "target", "status"),
+    )

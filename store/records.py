@@ -81,10 +81,16 @@ class ArticleFilter:
     rules: tuple[str, ...] = ()
     ids: tuple[int, ...] = ()
     since: datetime | None = None
+    # First seen before this time (exclusive); with updated_only, changed before it.
+    until: datetime | None = None
+    # Only articles detected in this language (ISO 639-1 code, as stored).
+    language: str | None = None
     include_all: bool = False
     # Only articles listed after this position (Article.listed: what a `--new` cursor counts).
     after_listed: int | None = None
     limit: int | None = None
+    # Skip this many first (the web app's pages of stories).
+    offset: int = 0
     updated_only: bool = False
     # "new": newest first; "score": most similar to a `like` rule's examples first.
     order: str = "new"
@@ -130,6 +136,12 @@ def article_record(article: StoredArticle) -> dict[str, Any]:
     """An article's keys as `query --format json` gives them (ARTICLE_KEYS, in that order)."""
     fields = {**asdict(article), "score": article.score}
     return {k: fields[k] for k in ARTICLE_KEYS}
+
+
+def jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's values as JSON has them: times in ISO 8601, tuples as lists (`--format json`, the web app)."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v)
+            for k, v in record.items()}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from store.alerts import Alerts
 from store.articles import Articles
 from store.boilerplate import Boilerplate
 from store.consumers import Consumers
@@ -33,6 +34,7 @@ class Repository:
         self.consumers = Consumers(self.db)
         self.search = Search(self.db, self.articles)
         self.matches = Matches(self.db)
+        self.alerts = Alerts(self.db)
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Repository:
