@@ -52,9 +52,9 @@ def deliver(repository: Repository, alerts: Sequence[Alert], sender: Sender = se
     """Queue what each target is owed and send what is due; return the counts."""
     report = PassReport()
     now = utcnow()
+    register(repository, alerts)
     for alert in alerts:
         for target in alert.targets:
-            repository.alerts.ensure(alert.name, target.key, target.label, alert.next_digest(now))
             report.queued += repository.alerts.queue(alert.name, target.key, alert.rules)
     states = {(s.alert, s.target): s for s in repository.alerts.states()}
     for alert in alerts:
@@ -69,6 +69,14 @@ def deliver(repository: Repository, alerts: Sequence[Alert], sender: Sender = se
             if due and _send_digests(repository, alert, target, sender, report):
                 repository.alerts.set_next_digest(alert.name, target.key, alert.next_digest(now))
     return report
+
+
+def register(repository: Repository, alerts: Sequence[Alert]) -> None:
+    """Make each target known to the database: a new one is owed the stories listed from now on."""
+    now = utcnow()
+    for alert in alerts:
+        for target in alert.targets:
+            repository.alerts.ensure(alert.name, target.key, target.label, alert.next_digest(now))
 
 
 def _send_each(repository: Repository, alert: Alert, target: Target, sender: Sender, report: PassReport) -> None:

@@ -122,11 +122,17 @@ def crawl_now(obj: dict[str, Any], source_names: tuple[str, ...], wait: bool, fm
     Example:
       newsmon crawl now --source china-daily-business --format json
     """
+    from scheduler.alerts import register
+    from scheduler.cli_alerts import load_alerts_of
+
     with errors_as_exit():
-        config = _load_config(obj)
+        config, configured = load_alerts_of(obj)
         sources = [config.source(n) for n in source_names] if source_names else list(config.sources)
         if not sources:
             fail(f"no sources configured in {config.seeds_dir}", EXIT_USAGE)
+        # An alert is owed the stories found after it was first seen: this crawl's, then.
+        if configured:
+            register(_repository(obj["db"]), configured)
         records = _crawl(config, sources, obj["db"], obj["log_level"], wait=wait)
     _print_summary(records, fmt)
 
@@ -342,10 +348,11 @@ def sources(obj: dict[str, Any], fmt: str) -> None:
     Example:
       newsmon --seeds ./my-seeds sources
     """
+    from scheduler.cli_alerts import load_alerts_of
     from scheduler.schedule import plan
 
     with errors_as_exit():
-        config = _load_config(obj)
+        config, _alerts = load_alerts_of(obj)  # alerts.toml is checked too
     rows = [{"name": s.name, "feeds": list(s.feeds), "sitemaps": list(s.sitemaps),
              "start_urls": list(s.start_urls), "follow": s.follow,
              "rules": list(s.rules) if s.rules is not None else [r.name for r in config.rules],
@@ -357,18 +364,19 @@ def sources(obj: dict[str, Any], fmt: str) -> None:
 
 @main.command()
 @click.option("--dir", "workdir", type=click.Path(path_type=Path, file_okay=False),
-              help="Keep the demo's seeds and database here instead of a temporary folder.")
+              help="Put the demo's seeds and database here. [default: a new temporary folder]")
 @output_options
 @click.pass_obj
 def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
     """Serve a sample news site on 127.0.0.1, crawl it into a fresh database, show what matched.
 
     No internet needed: the site is built from real articles about manufacturing going
-    green and digital, with the navigation, teasers and comments real pages carry.
+    green and digital, with the navigation, teasers and comments real pages carry. The
+    database is kept, and the last lines say how to read it in a browser (`newsmon serve`).
 
     \b
     Example:
-      newsmon demo --dir ./demo && newsmon --db sqlite:///demo/newsmon.db query --all
+      newsmon demo --dir ./demo && newsmon --db sqlite:///demo/newsmon.db serve
     """
     import tempfile
 
@@ -378,13 +386,15 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
         click.echo(f"Serving the sample site at {site_url}; crawling into {db_url}\n"
                    "(one of its pages always answers 500, to show how failures are recorded)", err=True)
 
-    with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as tmp, errors_as_exit():
-        result = run_demo(workdir or Path(tmp), obj["log_level"].upper(), on_serving=serving)
+    folder = workdir or Path(tempfile.mkdtemp(prefix="newsmon-demo-"))
+    with errors_as_exit():
+        result = run_demo(folder, obj["log_level"].upper(), on_serving=serving)
         if fmt == "table":
             _print_summary(result.runs, fmt)
         _emit_articles([article_record(a) for a in result.articles], fmt)
-        if workdir is not None:
-            click.echo(f"Kept in {workdir}: newsmon --db {result.db_url} query --all", err=True)
+    click.echo(f"\nSee the results in your browser:\n  newsmon --db {result.db_url} serve\n"
+               "then open http://127.0.0.1:8765/ (Ctrl-C stops it). Or on the command line:\n"
+               f"  newsmon --db {result.db_url} query", err=True)
 
 
 # -- daemon ----------------------------------------------------------------------------------------

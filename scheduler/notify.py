@@ -25,14 +25,37 @@ class SendResult:
     error: str | None = None
 
 
+class _Scrubber(logging.Filter):
+    """Rewrites log records of the HTTP libraries Apprise sends through, which log request lines
+    (with a webhook's path, token and all) at debug level, so that no secret reaches a log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in sorted(self.secrets, key=len, reverse=True):
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
+_SCRUBBER = _Scrubber()
+
+
 @cache
 def _apprise() -> Any:
-    # Imported on first use: most commands never send, and Apprise loads its 100+ plugins on import.
-    import apprise
-
+    # Before the import: Apprise logs while it loads. Its log lines can carry a URL whole.
     quiet = logging.getLogger("apprise")
     quiet.propagate = False
     quiet.addHandler(logging.NullHandler())
+    for name in ("urllib3.connectionpool", "urllib3.util.retry", "requests"):
+        logging.getLogger(name).addFilter(_SCRUBBER)
+    # Imported on first use: most commands never send, and Apprise loads its 100+ plugins on import.
+    import apprise
+
     return apprise
 
 
@@ -42,7 +65,17 @@ def label(url: str) -> str | None:
     plugin = _apprise().Apprise.instantiate(url)
     if plugin is None:
         return None
-    return str(plugin.url(privacy=True)).split("?", 1)[0].rstrip("/")
+    shown = str(plugin.url(privacy=True)).split("?", 1)[0].rstrip("/")
+    # Apprise masks what each service declares secret; a generic webhook's path may hold a token
+    # it cannot know of (json://host/hooks/T0K3N...): mask long path segments with digits in them.
+    head, _, path = shown.partition("://")
+    host, _, rest = path.partition("/")
+    masked = [_mask(seg) if len(seg) >= 8 and any(c.isdigit() for c in seg) else seg for seg in rest.split("/")]
+    return f"{head}://{host}" + ("/" + "/".join(masked) if rest else "")
+
+
+def _mask(segment: str) -> str:
+    return f"{segment[0]}...{segment[-1]}"
 
 
 def scheme(url: str) -> str:
@@ -73,6 +106,7 @@ def scrub(text: str, url: str) -> str:
 def send(url: str, title: str, body: str) -> SendResult:
     """Send one plain-text message to `url`; on failure, say why (with the URL's secrets scrubbed)."""
     apprise = _apprise()
+    _SCRUBBER.secrets.update(secrets_of(url))
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return SendResult(False, f"Apprise knows no service for {scheme(url)}")

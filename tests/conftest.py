@@ -6,15 +6,21 @@ What the fixture sites serve (stories, feeds, the sample site's expected results
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -121,3 +127,128 @@ def server() -> Iterator[TimedSiteServer]:
     """A fixture site on 127.0.0.1 with no pages yet: add them with set_page (see tests/sites.py)."""
     with TimedSiteServer() as srv:
         yield srv
+
+
+# -- newsmon serve and feeds: a populated store, a served app, plain HTTP ---------------------------
+
+# Payloads from hostile pages: any of them live in a page would set window.pwned.
+HOSTILE_TITLE = '<script>window.pwned=1</script>Green steel <img src=x onerror="window.pwned=2"> plant opens'
+HOSTILE_TEXT = ("A low-carbon steel plant opened. <script>window.pwned=3</script>\n"
+                '<img src=x onerror="window.pwned=4"> Its <a href="javascript:window.pwned=5">owner</a> '
+                "said green steel is the future.\nThe factory runs on hydrogen.")
+HOSTILE_URL = "https://hostile.example/news/green-steel-plant"
+JAVASCRIPT_URLS = ("javascript:window.pwned=6", "javascript:alert(document.cookie)")
+CONTROL_TITLE = "Control\x00 chars\x1b[31m and a bell\x07 in a green steel title\ufffe"
+SERVE_URL = re.compile(r"Serving (http://\S+) \(Ctrl-C to stop\)")
+
+
+@dataclass(frozen=True)
+class WebStore:
+    """The sample site crawled by `newsmon demo`, then hostile articles written through the store."""
+
+    db: str
+    seeds: Path
+    mark: datetime  # after the demo's articles were stored, before the hostile ones
+    hostile_id: int
+    javascript_id: int
+    control_id: int
+
+
+@pytest.fixture(scope="session")
+def web_store(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
+    """One store for the web, feed and browser tests: a real crawl, hostile articles, a failing source."""
+    from store.records import NewArticle, Outcome
+    from store.repository import Repository
+
+    folder = tmp_path_factory.mktemp("web")
+    proc = run_cli("demo", "--dir", str(folder), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    seeds, db = folder / "seeds", f"sqlite:///{folder / 'newsmon.db'}"
+    with (seeds / "sources.toml").open("a", encoding="utf-8") as out:
+        out.write('\n[[source]]\nname = "hostile-news"\nfeeds = ["https://hostile.example/feed.xml"]\n')
+    mark = datetime.now(UTC)
+    poll(lambda: datetime.now(UTC) > mark, what="the clock to pass the mark")
+    repo = Repository.open(db)
+    try:
+        run = repo.runs.start("hostile-news")
+        repo.runs.add_error(run, JAVASCRIPT_URLS[0], "<script>window.pwned=7</script> HTTP 500")
+        repo.runs.finish(run, Outcome.FAILED, 1)
+        rule = {"green-manufacturing": ("low-carbon", "green steel", "factor*")}
+
+        def article(url: str, title: str, content_hash: str) -> NewArticle:
+            return NewArticle(url=url, source="hostile-news", content_hash=content_hash, text=HOSTILE_TEXT,
+                              title=title, language="de", matches=rule, author="<b>Mallory</b>")
+
+        hostile, javascript, control = repo.articles.add_batch([
+            article(HOSTILE_URL, HOSTILE_TITLE, "hostile-1"),
+            article(JAVASCRIPT_URLS[1], "A story whose URL is javascript:", "hostile-2"),
+            article("https://hostile.example/news/control", CONTROL_TITLE, "hostile-3")])
+        # A copy of the first story at a javascript: URL: it shows in that story's also_at.
+        repo.articles.add_batch([article(JAVASCRIPT_URLS[0], HOSTILE_TITLE, "hostile-1")])
+    finally:
+        repo.close()
+    return WebStore(db, seeds, mark, hostile.article_id, javascript.article_id, control.article_id)
+
+
+class Served:
+    """`newsmon serve` running in a child process; stop() sends Ctrl-C and returns the exit code."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path, url: str) -> None:
+        self.proc, self.log, self.url = proc, log, url
+
+    def stderr(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=30)
+
+
+def start_serve(store: WebStore, log: Path, *args: str, env: dict[str, str] | None = None) -> Served | int:
+    """Start `newsmon serve --port 0 ARGS` on `store`; return it once it listens, or its exit code if it ended."""
+    with log.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--db", store.db, "--seeds", str(store.seeds),
+                                 "serve", "--port", "0", *args], stdout=subprocess.DEVNULL, stderr=err,
+                                env={**os.environ, **(env or {})}, cwd=ROOT)
+    # The socket listens before the line is printed, so the URL answers as soon as it is shown.
+    found = poll(lambda: SERVE_URL.search(log.read_text(encoding="utf-8", errors="replace"))
+                 or proc.poll() is not None, timeout=60, what="newsmon serve to print its URL")
+    if found is True:
+        return proc.wait()
+    return Served(proc, log, found.group(1))
+
+
+@contextmanager
+def serving(store: WebStore, log: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`newsmon serve` on `store` for the length of the block."""
+    served = start_serve(store, log, *args, env=env)
+    assert isinstance(served, Served), f"newsmon serve exited {served}: {log.read_text()}"
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+def http_get(url: str, headers: Mapping[str, str] | None = None, method: str = "GET"
+             ) -> tuple[int, Mapping[str, str], bytes]:
+    """One request, redirects not followed: (status, headers, body)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), headers=dict(headers or {}))
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+# Screenshots the browser tests saved: listed at the end of the run, so CI's log shows where they are.
+SCREENSHOTS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SCREENSHOTS:
+        terminalreporter.section("screenshots")
+        for path in SCREENSHOTS:
+            terminalreporter.write_line(str(path))

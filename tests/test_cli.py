@@ -19,6 +19,9 @@ def test_demo_finds_the_relevant_sample_articles(tmp_path: Path) -> None:
     assert len(articles) == 5 and all(a["rules"] for a in articles)
     assert not any("Carney" in a["text"] for a in articles)
     assert (tmp_path / "demo" / "newsmon.db").exists()
+    # It ends by saying how to read the results in a browser.
+    db = f"sqlite:///{(tmp_path / 'demo' / 'newsmon.db').resolve()}"
+    assert f"newsmon --db {db} serve\nthen open http://127.0.0.1:8765/" in proc.stderr
 
 
 @pytest.mark.parametrize("command", [[], ["crawl"], ["crawl", "now"], ["query"], ["runs"], ["sources"],

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,7 +30,7 @@ from store.records import FAILED_OUTCOMES, ArticleFilter, RunRecord, article_rec
 from store.repository import Repository
 from store.status import SourceStatus, source_status
 from web.access import Access
-from web.feeds import atom_feed, feed_info, is_http_url
+from web.feeds import atom_feed, feed_info, is_http_url, xml_text
 from web.filters import LIMITS, FilterError, read_filters
 from web.highlight import compile_terms, highlight, paragraphs
 
@@ -43,8 +44,10 @@ RUN_COLUMNS = ("id", "started", "finished", "source", "outcome", "pages", "new",
 
 def templates(autoescape: bool = True) -> Environment:
     """The pages' Jinja2 environment: every value escaped unless a filter returns Markup."""
+    # finalize: NUL, escape codes and the like from hostile pages show as boxes; they go (from text
+    # and from escaped Markup alike: dropping them cannot make a tag).
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=autoescape,
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=_printable)
     env.tests["http_url"] = is_http_url
     env.filters["when"] = _when
     env.filters["day"] = lambda value: value.date().isoformat() if isinstance(value, datetime) else ""
@@ -170,6 +173,12 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
     return {**{k: getattr(run, k) for k in RUN_COLUMNS},
             "error_list": [{"url": u, "reason": why} for u, why in run.error_list],
             "skip_list": [{"url": u, "reason": why} for u, why in run.skip_list]}
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return Markup(xml_text(value))
+    return xml_text(value) if isinstance(value, str) else value
 
 
 def _when(value: datetime | None) -> str:

@@ -1,10 +1,12 @@
 """Atom feeds of matched stories: stored articles in, the feed's bytes out (pure; feedgen writes the XML).
 
 One entry per story (its first copy, as `newsmon query` lists it); the other outlets' copies are
-the summary's last line. An entry's id is the article's canonical URL, unique in
-the store and the same in every database, so a reader that polls `newsmon feed` from two machines,
-or after a restore, sees no story twice. Titles and texts come from hostile pages: characters XML
-1.0 cannot carry (NUL, escape codes, lone surrogates) are dropped, and only http(s) URLs become links.
+the summary's last line. An entry's id is the article's canonical URL, unique in the store and
+the same in every database, so a reader that polls `newsmon feed` from two machines, or after a
+restore, sees no story twice; a URL that is no web address (`javascript:`) goes into a `tag:` URI
+instead, since readers take the id for the link when there is none. Titles and texts come from
+hostile pages: characters XML 1.0 cannot carry (NUL, escape codes, lone surrogates) are dropped,
+and only http(s) URLs become links.
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def entry_id(url: str) -> str:
+    """An entry's id: the story's canonical URL, or for a URL that is no web address a tag: URI built from it
+    (feed readers take an id for the link when there is none, and a javascript: id would become one)."""
+    if is_http_url(url):
+        return xml_text(url)
+    return "tag:newsmon,2024:url:" + quote(xml_text(url), safe="")
+
+
 def summary(article: StoredArticle, limit: int = SUMMARY_CHARS) -> str:
     """The first `limit` characters of the text (cut at a word), then the story's other copies."""
     text = " ".join((article.text or "").split())
@@ -93,7 +103,7 @@ def _updated(article: StoredArticle) -> datetime:
 
 def _entry(fg: FeedGenerator, article: StoredArticle, updated: datetime) -> None:
     fe = fg.add_entry(order="append")
-    fe.id(xml_text(article.url))
+    fe.id(entry_id(article.url))
     fe.title(xml_text(article.title or "").strip() or "(untitled)")
     fe.updated(updated)
     fe.published(article.published or article.first_seen)
