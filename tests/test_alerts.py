@@ -237,3 +237,20 @@ def test_an_alerts_mistake_is_one_line_naming_file_and_alert_and_no_secret(tmp_p
         (line,) = proc.stderr.splitlines()
         assert line.startswith(f"Error: {seeds / 'alerts.toml'}: {message}"), line
         assert SECRETS[0] not in line
+
+
+def test_a_failed_send_waits_its_retry_then_succeeds(tmp_path: Path, site: SiteServer, receiver: Receiver) -> None:
+    paths: list[str] = []
+    url = publish(site, paths, 1)
+    seeds = alert_seeds(tmp_path / "seeds", site, f'[[alert]]\nname = "hook"\nurls = ["{receiver.url()}"]\n'
+                                                  'retry = "6s"\n')
+    db = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    crawl(db, seeds)
+    receiver.fail_next = 1
+    assert cli_json(db, "alerts", "send", seeds=seeds)[0] == {"queued": 1, "sent": 0, "failed": 1, "dropped": 0}
+    (state,) = cli_json(db, "alerts", "list", seeds=seeds)
+    assert (state["waiting"], state["failures"], state["retry_at"] is not None) == (1, 1, True)
+    # Within its wait the target is left alone, however often a pass runs.
+    assert cli_json(db, "alerts", "send", seeds=seeds)[0]["sent"] == 0 and receiver.requests == 1
+    poll(lambda: cli_json(db, "alerts", "send", seeds=seeds)[0]["sent"] == 1, timeout=30, what="the retry")
+    assert links(receiver.received()) == Counter({url: 1}) and receiver.requests == 2
