@@ -28,8 +28,8 @@ def feed(obj: dict[str, Any], rule: str | None, limit: int, output: Path | None)
     """Write an Atom feed of the newest matched stories, one entry per story.
 
     An entry's id is the story's canonical URL, so a feed reader sees each story once; its
-    other outlets' copies are related links, its rules are categories. `newsmon serve` serves
-    the same feeds at /feed.atom and /rules/NAME/feed.atom.
+    summary is the text's start and the other outlets' copies, its categories the rules that
+    matched. `newsmon serve` serves the same feeds at /feed.atom and /rules/NAME/feed.atom.
 
     \b
     Example:

@@ -6,6 +6,7 @@ What the fixture sites serve (stories, feeds, the sample site's expected results
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -188,6 +189,12 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
     finally:
         repo.close()
     return WebStore(db, seeds, mark, hostile.article_id, javascript.article_id, control.article_id)
+
+
+@functools.lru_cache(maxsize=64)
+def query_json(db: str, *args: str) -> Any:
+    """`newsmon query ARGS --format json` on a store no test writes to (web_store), run once per arguments."""
+    return cli_json(db, "query", *args)
 
 
 class Served:

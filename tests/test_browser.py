@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SCREENSHOTS, Served, WebStore, cli_json, serving
+from tests.conftest import ROOT, SCREENSHOTS, Served, WebStore, query_json, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -77,7 +77,7 @@ def test_read_filter_open_and_follow_the_feed(driver: Any, served: Served, web_s
 
     driver.get(served.url + "articles")
     stories = driver.find_elements(By.CSS_SELECTOR, "li.story h2 a")
-    expected = cli_json(web_store.db, "query", "--limit", "50")
+    expected = query_json(web_store.db, "--limit", "50")
     assert [s.get_attribute("href") for s in stories] == [f"{served.url}articles/{a['id']}" for a in expected]
     assert all(s.is_displayed() for s in stories[:3])
 
@@ -86,7 +86,7 @@ def test_read_filter_open_and_follow_the_feed(driver: Any, served: Served, web_s
     driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
     assert driver.current_url.startswith(served.url + f"articles?rule={rule}&")
     titles = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "li.story h2 a")]
-    assert titles == [a["title"] for a in cli_json(web_store.db, "query", "--rule", rule)]
+    assert titles == [a["title"] for a in query_json(web_store.db, "--rule", rule)]
     assert Select(driver.find_element(By.NAME, "rule")).first_selected_option.get_attribute("value") == rule
     screenshot(driver, "serve-1-stories")
 
@@ -111,17 +111,17 @@ def test_a_hostile_article_runs_nothing(driver: Any, served: Served, web_store: 
         assert driver.execute_script("return document.querySelectorAll('main script, main img, [onerror]').length") \
             == 0, path
     assert driver.find_element(By.CSS_SELECTOR, "main h1").text == "Recent runs"
-    screenshot(driver, "serve-6-runs")
+    screenshot(driver, "serve-3-runs")
     driver.get(served.url + "sources")
     assert driver.find_element(By.CSS_SELECTOR, "tbody tr.failing td").text == "hostile-news"
-    screenshot(driver, "serve-7-sources")
+    screenshot(driver, "serve-4-sources")
     driver.get(served.url + f"articles/{web_store.hostile_id}")
     assert driver.find_element(By.CSS_SELECTOR, "main h1").text.startswith("<script>window.pwned=1</script>Green")
     hrefs = driver.execute_script("return [...document.querySelectorAll('a')].map(a => a.href)")
     assert not [h for h in hrefs if not h.startswith(("http://", "https://"))]
-    screenshot(driver, "serve-3-hostile-article")
+    screenshot(driver, "serve-5-hostile-article")
     driver.get(served.url + "articles")  # the hostile stories are the newest: on top, as text
-    screenshot(driver, "serve-4-hostile-stories")
+    screenshot(driver, "serve-6-hostile-stories")
 
 
 def test_the_stories_read_on_a_phone(driver: Any, served: Served) -> None:
@@ -133,7 +133,7 @@ def test_the_stories_read_on_a_phone(driver: Any, served: Served) -> None:
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= 412, "the page scrolls sideways on a phone"
         assert driver.find_element(By.CSS_SELECTOR, "li.story h2 a").is_displayed()
-        screenshot(driver, "serve-5-phone")
+        screenshot(driver, "serve-7-phone")
     finally:
         driver.set_window_size(1280, 1000)
 

@@ -14,7 +14,7 @@ import feedparser
 import pytest
 
 from store.records import StoredArticle
-from tests.conftest import HOSTILE_URL, JAVASCRIPT_URLS, WebStore, cli_json, run_cli
+from tests.conftest import HOSTILE_URL, JAVASCRIPT_URLS, WebStore, query_json, run_cli
 from web.feeds import atom_feed, entry_id, feed_info, summary, xml_text
 
 
@@ -29,7 +29,7 @@ def feed_cli(store: WebStore, *args: str) -> tuple[bytes, Any]:
 
 def test_the_feed_lists_what_query_lists(web_store: WebStore) -> None:
     _, feed = feed_cli(web_store)
-    stories = cli_json(web_store.db, "query", "--limit", "50")
+    stories = query_json(web_store.db, "--limit", "50")
     assert len(feed.entries) == len(stories) >= 6
     assert feed.feed.id == "urn:newsmon:feed"
     for entry, story in zip(feed.entries, stories, strict=True):
@@ -49,11 +49,9 @@ def test_per_rule_and_limit(web_store: WebStore) -> None:
     for rule in ("digital-manufacturing", "green-manufacturing"):
         _, feed = feed_cli(web_store, "--rule", rule)
         assert feed.feed.title == f"newsmon: stories matching {rule}"
-        assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in cli_json(web_store.db, "query",
-                                                                                      "--rule", rule)]
+        assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in query_json(web_store.db, "--rule", rule)]
     _, feed = feed_cli(web_store, "--limit", "2")
-    assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in cli_json(web_store.db, "query",
-                                                                                  "--limit", "2")]
+    assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in query_json(web_store.db, "--limit", "2")]
 
 
 def test_an_unknown_rule_is_one_error_line(web_store: WebStore) -> None:

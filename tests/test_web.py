@@ -27,6 +27,7 @@ from tests.conftest import (
     WebStore,
     cli_json,
     http_get,
+    query_json,
     run_cli,
     serving,
     start_serve,
@@ -83,7 +84,7 @@ class Tags(HTMLParser):
                                     {"rule": "green-manufacturing", "source": "hostile-news"}])
 def test_articles_json_is_query_json(served: Served, web_store: WebStore, params: dict[str, str]) -> None:
     flags = [f"--{k}={v}" for k, v in params.items()]
-    expected = cli_json(web_store.db, "query", *flags, "--limit", "50")
+    expected = query_json(web_store.db, *flags, "--limit", "50")
     got = get_json(served, "/articles.json?" + urlencode(params))
     assert got == expected
     assert got, "the filter should find stories in the web store"
@@ -91,7 +92,7 @@ def test_articles_json_is_query_json(served: Served, web_store: WebStore, params
 
 
 def test_article_json_is_its_query_record(served: Served, web_store: WebStore) -> None:
-    listed = {a["id"]: a for a in cli_json(web_store.db, "query")}
+    listed = {a["id"]: a for a in query_json(web_store.db)}
     for article_id, record in listed.items():
         assert get_json(served, f"/articles/{article_id}.json") == record
 
@@ -222,14 +223,12 @@ def test_served_feeds_parse_and_list_the_stories(served: Served, web_store: WebS
     assert status == 200 and headers["content-type"] == "application/atom+xml; charset=utf-8"
     feed = feedparser.parse(body)
     assert feed.bozo == 0, feed.get("bozo_exception")
-    assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in cli_json(web_store.db, "query",
-                                                                                  "--limit", "50")]
+    assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in query_json(web_store.db, "--limit", "50")]
     assert any(link.rel == "self" for link in feed.feed.links)
     for rule in ("digital-manufacturing", "green-manufacturing"):
         feed = feedparser.parse(get(served, f"/rules/{quote(rule)}/feed.atom")[2])
         assert feed.bozo == 0
-        assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in cli_json(web_store.db, "query",
-                                                                                      "--rule", rule)]
+        assert [e.id for e in feed.entries] == [entry_id(a["url"]) for a in query_json(web_store.db, "--rule", rule)]
         assert all(rule in {t.term for t in e.tags} for e in feed.entries)
     assert '<a href="/feed.atom">Feed</a>' in page(served, "/sources")
 
