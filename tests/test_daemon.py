@@ -27,11 +27,11 @@ from scheduler.daemon import Daemon as DaemonLoop
 from scheduler.daemon import DaemonOptions
 from scheduler.jobs import SKIPPED, Launcher
 from scheduler.leases import LeaseKeeper
-from store.status import source_status
 from store.db import open_db
 from store.errors import StoreError
 from store.records import ArticleFilter, Outcome
 from store.repository import Repository
+from store.status import source_status
 from tests.conftest import FAST_CRAWL_ENV, ROOT, poll, run_cli
 from tests.conftest import write_seeds as write_seeds_folder
 from tests.sites import serve_feed, story
