@@ -31,7 +31,7 @@ from scheduler.schedule import cron_trigger, parse_schedule
 
 ALERTS_FILE = "alerts.toml"
 EACH, DIGEST = "each", "digest"
-_KEYS = {"name", "urls", "rules", "mode", "every", "cron", "retry"}
+_KEYS = {"name", "urls", "rules", "mode", "every", "cron", "retry", "health"}
 # A failed send is tried again after this (doubled for each failure in a row, up to an hour).
 DEFAULT_RETRY = "1m"
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -60,6 +60,8 @@ class Alert:
     every: int | None = None
     cron: str | None = None
     retry: int = 60
+    # Also tell about newsmon's own health: a source gone silent.
+    health: bool = True
 
     def next_digest(self, after: datetime) -> datetime | None:
         """When the digest after `after` is due (None for an `each` alert)."""
@@ -75,10 +77,10 @@ class Alert:
         """How it is sent, for people: "each story", "digest every 3600s", "digest at cron ..."."""
         if self.mode == EACH:
             return "each story"
-        return f"digest every {_duration(self.every)}" if self.every is not None else f"digest at cron {self.cron}"
+        return f"digest every {duration(self.every)}" if self.every is not None else f"digest at cron {self.cron}"
 
 
-def _duration(seconds: int) -> str:
+def duration(seconds: int) -> str:
     """1d, 2h30m, 45s: parse_duration's form back."""
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
@@ -128,7 +130,10 @@ def _alert(path: Path, index: int, table: dict[str, object], rule_names: Collect
         retry = parse_duration(str(table.get("retry", DEFAULT_RETRY)))
     except ValueError as exc:
         raise ConfigError(f"{where}: retry: {exc}") from None
-    return Alert(name, targets, rules, str(mode), timing.get("every"), timing.get("cron"), retry)
+    health = table.get("health", True)
+    if not isinstance(health, bool):
+        raise ConfigError(f"{where}: health must be true or false (got {health!r})")
+    return Alert(name, targets, rules, str(mode), timing.get("every"), timing.get("cron"), retry, health)
 
 
 def _target(where: str, index: int, raw: str, env: Mapping[str, str]) -> Target:

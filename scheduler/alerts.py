@@ -12,15 +12,16 @@ the story's other outlets.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from scheduler.alert_config import DIGEST, Alert, Target
+from scheduler.alert_config import DIGEST, Alert, Target, duration
 from scheduler.notify import SendResult, send
 from store.alerts import Claimed
 from store.records import ArticleFilter, StoredArticle, utcnow
 from store.repository import Repository
+from store.status import source_status
 
 log = logging.getLogger("newsmon.alerts")
 
@@ -48,11 +49,18 @@ class PassReport:
 
 
 def deliver(repository: Repository, alerts: Sequence[Alert], sender: Sender = send,
-            digest_now: bool = False) -> PassReport:
-    """Queue what each target is owed and send what is due; return the counts."""
+            digest_now: bool = False, silent_after: Mapping[str, int] | None = None) -> PassReport:
+    """Queue what each target is owed and send what is due; return the counts.
+
+    With `silent_after` (each configured source's, scheduler.schedule.silent_after), a source
+    that has gone silent is news too: each target of an alert with `health` on is told once per
+    silence, at once, whatever the alert's mode.
+    """
     report = PassReport()
     now = utcnow()
     register(repository, alerts)
+    if silent_after:
+        _queue_silences(repository, alerts, silent_after, now)
     for alert in alerts:
         for target in alert.targets:
             report.queued += repository.alerts.queue(alert.name, target.key, alert.rules)
@@ -61,6 +69,8 @@ def deliver(repository: Repository, alerts: Sequence[Alert], sender: Sender = se
         for target in alert.targets:
             state = states[(alert.name, target.key)]
             if state.retry_at is not None and state.retry_at > now:
+                continue
+            if not _send_notices(repository, alert, target, sender, report):
                 continue
             if alert.mode != DIGEST:
                 _send_each(repository, alert, target, sender, report)
@@ -77,6 +87,40 @@ def register(repository: Repository, alerts: Sequence[Alert]) -> None:
     for alert in alerts:
         for target in alert.targets:
             repository.alerts.ensure(alert.name, target.key, target.label, alert.next_digest(now))
+
+
+def _queue_silences(repository: Repository, alerts: Sequence[Alert], silent_after: Mapping[str, int],
+                    now: datetime) -> None:
+    for row in source_status(repository, list(silent_after), now, silent_after):
+        if not row.silent or row.last_new is None:
+            continue
+        # One notice per silence: it ends when the source yields again, and a later one is new.
+        key = f"silent/{row.source}/{row.last_new.isoformat()}"
+        quiet = duration(int((now - row.last_new).total_seconds()))
+        title = f"newsmon: source {row.source} has gone silent"
+        body = (f"{row.source} has stored no new article for {quiet} (since {row.last_new:%Y-%m-%d %H:%M} UTC), "
+                f"though it was crawled since: its last crawl ended {row.outcome or 'unknown'} with "
+                f"{row.errors or 0} errors.\nSee why: newsmon runs --source {row.source} --errors")
+        for alert in alerts:
+            if alert.health:
+                for target in alert.targets:
+                    if repository.alerts.notify(alert.name, target.key, key, title, body):
+                        log.warning("source %s has gone silent: alert %s tells %s", row.source, alert.name,
+                                    target.label)
+
+
+def _send_notices(repository: Repository, alert: Alert, target: Target, sender: Sender,
+                  report: PassReport) -> bool:
+    """Send the target's pending notices; False when a send failed (the target then waits)."""
+    for notice_id, title, body in repository.alerts.claim_notices(alert.name, target.key):
+        result = sender(target.url, title, body)
+        repository.alerts.notice_sent(notice_id, None if result.ok else (result.error or "send failed"))
+        if not result.ok:
+            _failed(repository, alert, target, [], result, report)
+            report.failed += 1
+            return False
+        report.sent += 1
+    return True
 
 
 def _send_each(repository: Repository, alert: Alert, target: Target, sender: Sender, report: PassReport) -> None:

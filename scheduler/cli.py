@@ -633,7 +633,7 @@ def _search_like(obj: dict[str, Any], query_text: str | None, like_id: int, flt:
 # -- status ----------------------------------------------------------------------------------------
 
 STATUS_COLUMNS = ("source", "last_run", "outcome", "new", "matched", "errors", "next_run", "running",
-                  "failures", "schedule")
+                  "failures", "schedule", "last_new", "silent")
 
 
 @main.command()
@@ -691,25 +691,31 @@ def search(obj: dict[str, Any], query_text: str | None, like_id: int | None, sou
 @output_options
 @click.pass_obj
 def status(obj: dict[str, Any], fmt: str) -> None:
-    """Show each source: last run, next scheduled run, who is crawling it now, failures; and each
-    alert target: stories waiting, sent, failures (a failing one is named on stderr too).
+    """Show each source: last run, next scheduled run, who is crawling it now, failures, when it
+    last yielded a new article (a silent source is named on stderr too); and each alert target:
+    stories waiting, sent, failures (a failing one is named on stderr too).
 
     \b
     Example:
       newsmon status --format json
     """
     from scheduler.cli_alerts import alert_rows, load_alerts_of
+    from scheduler.schedule import silent_after
     from store.status import source_status
 
     with errors_as_exit():
         config, configured = load_alerts_of(obj)
         repository = _repository(obj["db"])
-        rows = source_status(repository, [s.name for s in config.sources])
+        rows = source_status(repository, [s.name for s in config.sources], silent_after=silent_after(config))
         targets = alert_rows(configured, repository.alerts.states()) if configured else []
     emit([asdict(r) for r in rows], fmt, STATUS_COLUMNS)
     if targets and fmt == "table":
         emit(targets, fmt, ("alert", "target", "waiting", "sent", "gave_up", "failures", "last_error"),
              title="Alerts", widths={"target": 40, "last_error": 40})
+    for r in rows:
+        if r.silent and r.last_new is not None:
+            click.echo(f"source {r.source} is silent: crawled, but no new article since "
+                       f"{r.last_new:%Y-%m-%d %H:%M} UTC (see newsmon runs --source {r.source} --errors)", err=True)
     for t in targets:
         if t["failures"] or t["gave_up"]:
             click.echo(f"alert {t['alert']}: {t['target']} is failing ({t['failures']} sends in a row, "

@@ -140,13 +140,14 @@ def alerts_send(obj: dict[str, Any], digest_now: bool, retry_given_up: bool, fmt
       */5 * * * *  newsmon crawl now && newsmon alerts send
     """
     from scheduler.alerts import deliver
+    from scheduler.schedule import silent_after
 
     with errors_as_exit():
-        _config, configured = load_alerts_of(obj)
+        config, configured = load_alerts_of(obj)
         repository = _repository(obj["db"])
         if retry_given_up:
             repository.alerts.retry_given_up()
-        report = deliver(repository, configured, digest_now=digest_now)
+        report = deliver(repository, configured, digest_now=digest_now, silent_after=silent_after(config))
     emit([asdict(report)], fmt, ("queued", "sent", "failed", "dropped"))
     if report.failed:
         click.echo(f"{report.failed} messages could not be sent: `newsmon alerts` shows why; "

@@ -96,6 +96,7 @@ def serve(obj: dict[str, Any], host: str, port: int, token: str | None) -> None:
     """
     import uvicorn
 
+    from scheduler.schedule import silent_after
     from web.app import create_app
 
     local = host.strip("[]").lower() in LOOPBACK
@@ -109,7 +110,7 @@ def serve(obj: dict[str, Any], host: str, port: int, token: str | None) -> None:
         repository = _repository(obj["db"])
     sock = _listen(host.strip("[]"), port)
     app = create_app(repository, sources=[s.name for s in config.sources], rules=[r.name for r in config.rules],
-                     token=token, hosts=LOOPBACK if local else None)
+                     token=token, hosts=LOOPBACK if local else None, silent_after=silent_after(config))
     # No access log: a first visit's URL carries ?token=; newsmon's logging is already set up.
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, server_header=False,
                                            log_level=obj["log_level"]))

@@ -35,7 +35,7 @@ from scheduler.alerts import deliver
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
 from scheduler.reapply import changed_rules
-from scheduler.schedule import Timing, adapts, default_every, load_config, plan, timing
+from scheduler.schedule import Timing, adapts, default_every, load_config, plan, silent_after, timing
 from store.errors import StoreError
 from store.records import Outcome
 from store.repository import Repository
@@ -307,11 +307,12 @@ class Daemon:
             self._deliver_soon.clear()
 
     def _deliver(self) -> None:
-        alerts = self.alerts  # one consistent config for the pass, whatever a reload does meanwhile
-        if not alerts:
+        # One consistent config for the pass, whatever a reload does meanwhile.
+        alerts, config = self.alerts, self.config
+        if not alerts or config is None:
             return
         try:
-            report = deliver(self.repository, alerts)
+            report = deliver(self.repository, alerts, silent_after=silent_after(config))
         except StoreError as exc:
             log.error("alert delivery pass failed, tried again in %.0fs: %s", self.options.alerts_every, exc)
             return

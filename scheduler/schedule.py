@@ -1,5 +1,6 @@
-"""When each source is crawled: the scheduler's seeds keys (`every`, `cron`, the `every` setting),
-checked on load, and the APScheduler trigger for a source's next runs (backoff, cron, adaptive interval).
+"""When each source is crawled: the scheduler's seeds keys (`every`, `cron`, the `every` setting, and
+`silent_after`, when a source that stopped yielding is flagged), checked on load, and the APScheduler
+trigger for a source's next runs (backoff, cron, adaptive interval).
 
 The crawler's config loader knows these keys only as the scheduler's (crawler.config.KeyOwner), so
 crawler/ never imports APScheduler; every command that loads seeds loads them through here, so
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 # A failing source waits base * 2**failures, up to this, before it is tried again.
 BACKOFF_CEILING = 6 * 3600
 DEFAULT_EVERY = "30m"
+# A source crawled without a new article for this long is flagged silent (store.status).
+DEFAULT_SILENT_AFTER = "3d"
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,18 @@ class Plan:
     cron: str | None = None
 
 
-def _parse_every_setting(key: str, raw: Any) -> int:
+def _parse_setting(key: str, raw: Any) -> int:
     return parse_duration(raw)
+
+
+def _parse_source(values: Mapping[str, Any]) -> dict[str, Any]:
+    out = parse_schedule(values)
+    if "silent_after" in values:
+        try:
+            out["silent_after"] = parse_duration(values["silent_after"])
+        except ValueError as exc:
+            raise ValueError(f"silent_after: {exc}") from None
+    return out
 
 
 def parse_schedule(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,8 +73,9 @@ def parse_schedule(values: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-SCHEDULE_KEYS = KeyOwner(layer="scheduler", settings={"every": DEFAULT_EVERY}, parse_setting=_parse_every_setting,
-                         source_keys=frozenset({"every", "cron"}), parse_source=parse_schedule)
+SCHEDULE_KEYS = KeyOwner(layer="scheduler", settings={"every": DEFAULT_EVERY, "silent_after": DEFAULT_SILENT_AFTER},
+                         parse_setting=_parse_setting, source_keys=frozenset({"every", "cron", "silent_after"}),
+                         parse_source=_parse_source)
 
 
 def load_config(seeds_dir: Path | None = None, env: Mapping[str, str] | None = None,
@@ -73,6 +87,12 @@ def load_config(seeds_dir: Path | None = None, env: Mapping[str, str] | None = N
 def plan(source: Source) -> Plan:
     """Return the schedule `source` sets in seeds/ (a config from `load_config`)."""
     return Plan(every=source.extra.get("every"), cron=source.extra.get("cron"))
+
+
+def silent_after(config: Config) -> dict[str, int]:
+    """Each source's `silent_after` in seconds (its own key, else the setting)."""
+    default = int(config.extra_settings.get("silent_after") or parse_duration(DEFAULT_SILENT_AFTER))
+    return {s.name: int(s.extra.get("silent_after") or default) for s in config.sources}
 
 
 def default_every(config: Config) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, se
 
 from store.articles import LISTED_LOCK
 from store.database import Database
-from store.models import AlertMessage, AlertTarget, Article, Match
+from store.models import AlertMessage, AlertNotice, AlertTarget, Article, Match
 from store.records import utcnow
 
 PENDING, SENDING, SENT, GAVE_UP, DROPPED = "pending", "sending", "sent", "gave_up", "dropped"
@@ -155,6 +155,40 @@ class Alerts:
             conn.execute(update(AlertTarget).where(*([AlertTarget.alert == alert] if alert else []))
                          .values(retry_at=None))
             return int(result.rowcount)
+
+    # -- notices: news about newsmon itself (a source gone silent), sent once per key ----------------
+
+    def notify(self, alert: str, target: str, key: str, title: str, body: str) -> bool:
+        """Owe the target a notice, unless it was owed one with this key before; True when new."""
+        with self.db.write() as conn:
+            known = conn.execute(select(AlertNotice.id).where(
+                AlertNotice.alert == alert, AlertNotice.target == target, AlertNotice.key == key)).first()
+            if known is None:
+                conn.execute(insert(AlertNotice).values(alert=alert, target=target, key=key, title=title, body=body,
+                                                        status=PENDING, attempts=0, queued=utcnow()))
+            return known is None
+
+    def claim_notices(self, alert: str, target: str) -> list[tuple[int, str, str]]:
+        """Claim the target's notices not sent yet, oldest first: (id, title, body)."""
+        now = utcnow()
+        with self.db.write() as conn:
+            conn.execute(update(AlertNotice).where(
+                AlertNotice.alert == alert, AlertNotice.target == target, AlertNotice.status == SENDING,
+                AlertNotice.claimed < now - STALE_CLAIM).values(status=PENDING, claimed=None))
+            rows = conn.execute(select(AlertNotice.id, AlertNotice.title, AlertNotice.body).where(
+                AlertNotice.alert == alert, AlertNotice.target == target, AlertNotice.status == PENDING)
+                .order_by(AlertNotice.id)).all()
+            if rows:
+                conn.execute(update(AlertNotice).where(AlertNotice.id.in_([r.id for r in rows]))
+                             .values(status=SENDING, claimed=now))
+        return [(r.id, r.title, r.body) for r in rows]
+
+    def notice_sent(self, notice_id: int, error: str | None = None) -> None:
+        """Record a claimed notice's send: delivered (no error), or pending again."""
+        with self.db.write() as conn:
+            conn.execute(update(AlertNotice).where(AlertNotice.id == notice_id).values(
+                status=PENDING if error else SENT, sent=None if error else utcnow(), last_error=error,
+                claimed=None, attempts=AlertNotice.attempts + 1))
 
     def states(self) -> list[TargetState]:
         """Every known target with its message counts, by alert."""

@@ -304,3 +304,25 @@ class AlertMessage(Base):
         Index("ux_alert_messages_story", "alert", "target", "article_id", unique=True),
         Index("ix_alert_messages_status", "alert", "target", "status"),
     )
+
+
+class AlertNotice(Base):
+    """A message about newsmon itself owed to one alert target (a source gone silent), once per `key`."""
+
+    __tablename__ = "alert_notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(32))
+    # What it is about and which episode: "silent/<source>/<time of its last new article>".
+    key: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued: Mapped[datetime]
+    claimed: Mapped[datetime | None]
+    sent: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ux_alert_notices_key", "alert", "target", "key", unique=True),)

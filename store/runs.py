@@ -13,6 +13,7 @@ allow pattern matches its listings), which the first rows show.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -146,6 +147,21 @@ class Runs:
         with self.db.read() as conn:
             counts.update((r[0], int(r[1])) for r in self.db.chunked_in(conn, failed_since_ok, wanted))
         return counts
+
+    def last_yield(self, sources: Iterable[str]) -> dict[str, tuple[datetime, int]]:
+        """Each source's newest run that stored a new article: when it started, and how many runs
+        started after it (sources that never yielded are left out)."""
+        wanted = list(dict.fromkeys(sources))
+
+        def newest_yield(chunk: list[str]) -> Any:
+            last = (select(Run.source, func.max(Run.started).label("at"))
+                    .where(Run.source.in_(chunk), Run.new > 0).group_by(Run.source).subquery())
+            since = (select(func.count()).where(Run.source == last.c.source, Run.started > last.c.at)
+                     .scalar_subquery())
+            return select(last.c.source, last.c.at, since)
+
+        with self.db.read() as conn:
+            return {r[0]: (r[1], int(r[2])) for r in self.db.chunked_in(conn, newest_yield, wanted)}
 
     def consecutive_failures(self, source: str) -> int:
         """Count the source's latest runs that failed, timed out or were killed, back to an ok one."""

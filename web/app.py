@@ -10,7 +10,7 @@ the Host check and the headers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -60,8 +60,10 @@ class Site:
     """The app's state and endpoints: one repository, the configured source and rule names."""
 
     def __init__(self, repository: Repository, sources: Sequence[str], rules: Sequence[str],
-                 env: Environment) -> None:
+                 env: Environment, silent_after: Mapping[str, int] | None = None) -> None:
         self.repository = repository
+        # Each source's `silent_after` from the seeds (store.status' default for the rest).
+        self.silent_after = dict(silent_after or {})
         self.sources = list(sources)
         self.rules = list(rules)
         self.env = env
@@ -103,7 +105,8 @@ class Site:
                            feed="/feed.atom")
 
     def sources_page(self, request: Request) -> Response:
-        rows = sorted(source_status(self.repository, self.sources), key=lambda r: not _failing(r))
+        rows = sorted(source_status(self.repository, self.sources, silent_after=self.silent_after),
+                      key=lambda r: not _failing(r))
         if _wants_json(request):
             return JSONResponse([jsonable(asdict(r)) for r in rows])
         return self.render(request, "sources.html", rows=rows, failing=_failing, feed="/feed.atom")
@@ -138,13 +141,14 @@ class Site:
 
 
 def create_app(repository: Repository, sources: Sequence[str] = (), rules: Sequence[str] = (),
-               token: str | None = None, hosts: Sequence[str] | None = None, autoescape: bool = True) -> Any:
+               token: str | None = None, hosts: Sequence[str] | None = None, autoescape: bool = True,
+               silent_after: Mapping[str, int] | None = None) -> Any:
     """The app: pages of `repository`'s stories, `sources`' health, recent runs, Atom feeds per rule.
 
     With `token`, every request must show it (web.access); with `hosts`, only requests naming one
     of them are answered (pass the loopback names when bound to one).
     """
-    site = Site(repository, sources, rules, templates(autoescape))
+    site = Site(repository, sources, rules, templates(autoescape), silent_after)
     both = ("", ".json")
     routes: list[BaseRoute] = [
         Route("/", site.home, methods=["GET"]),
@@ -165,7 +169,7 @@ def _wants_json(request: Request) -> bool:
 
 
 def _failing(row: SourceStatus) -> bool:
-    return row.outcome in FAILED_OUTCOMES or row.failures > 0
+    return row.outcome in FAILED_OUTCOMES or row.failures > 0 or row.silent
 
 
 def _run_row(run: RunRecord) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Alerts: alert_targets (each Apprise URL's queue position, digest time, send health) and
-alert_messages (each story owed to a target, once).
+"""Alerts: alert_targets (each Apprise URL's queue position, digest time, send health),
+alert_messages (each story owed to a target, once) and alert_notices (news about newsmon itself,
+such as a source gone silent, owed to a target once per episode).
 
 Revision ID: 0009
 Revises: 0008
@@ -47,8 +48,25 @@ def upgrade() -> None:
     )
     op.create_index("ux_alert_messages_story", "alert_messages", ["alert", "target", "article_id"], unique=True)
     op.create_index("ix_alert_messages_status", "alert_messages", ["alert", "target", "status"])
+    op.create_table(
+        "alert_notices",
+        sa.Column("id", BigId, primary_key=True),
+        sa.Column("alert", sa.String(200), nullable=False),
+        sa.Column("target", sa.String(32), nullable=False),
+        sa.Column("key", sa.String(300), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("queued", UTCDateTime(), nullable=False),
+        sa.Column("claimed", UTCDateTime(), nullable=True),
+        sa.Column("sent", UTCDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+    )
+    op.create_index("ux_alert_notices_key", "alert_notices", ["alert", "target", "key"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_table("alert_notices")
     op.drop_table("alert_messages")
     op.drop_table("alert_targets")
