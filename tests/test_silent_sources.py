@@ -6,12 +6,13 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from sample_site import SiteServer
-from tests.conftest import cli_json, crawl, poll, run_cli
+from tests.conftest import cli_json, crawl, http_get, poll, run_cli, serving
 from tests.sites import serve_feed
 from tests.test_alerts import Receiver, alert_seeds, publish
 
@@ -49,6 +50,11 @@ def test_a_source_that_stops_yielding_is_flagged_and_alerted_once(tmp_path: Path
         assert crawl(db, seeds)["new"] == 0
         row, stderr = poll(lambda: (r := status_of(db, seeds))[0]["silent"] and r, timeout=30, what="silent")
         assert "source site is silent: crawled, but no new article since" in stderr
+        # The web app's source health says so too, as the same row.
+        with serving(SimpleNamespace(db=db, seeds=seeds), tmp_path / "serve.log") as served:  # type: ignore[arg-type]
+            status, _, body = http_get(served.url + "sources.json")
+            assert status == 200 and json.loads(body)[0]["silent"] is True
+            assert b"silent: nothing new since" in http_get(served.url + "sources")[2]
         assert cli_json(db, "alerts", "send", seeds=seeds)[0]["sent"] == 1
         _story, notice = receiver.received()
         assert notice["title"] == "newsmon: source site has gone silent"
