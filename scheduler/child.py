@@ -1,18 +1,21 @@
-"""`python -m scheduler.child`: the runner the daemon starts for one crawl of one source, as scrapyd's
+"""`python -m scheduler.child`: the runner the daemon starts for one crawl of a batch of sources (one
+Scrapy process crawls them side by side, each with its own lease, run and politeness), as scrapyd's
 launcher starts its runner. Its contract is the environment, never argv (a database password in argv
 would show in `ps`):
 
     NEWSMON_DB               the database URL
     NEWSMON_SEEDS            the seeds folder (the daemon's private snapshot of it)
-    NEWSMON_CHILD_SOURCE     the source to crawl
+    NEWSMON_CHILD_SOURCE     the sources to crawl, comma-separated (names never hold a comma)
     NEWSMON_CHILD_RESULT     a file the runner writes one JSON object to before it exits:
-                             {"outcome": "ok" | "skipped" | "failed", "reason": str | null, "runs": [run, ...]}
+                             {"outcome": "ok" | "skipped" | "failed", "reason": str | null,
+                              "runs": [run, ...], "skipped": {source: holder, ...}}
     NEWSMON_CHILD_LOG_LEVEL, NEWSMON_CHILD_LOG_FORMAT, NEWSMON_CHILD_LOG_FILE
                              logging, as the daemon's --log-level, --log-format, --log-file
 
-Exit 0: the source was crawled ("ok", with its run) or another process held its lease ("skipped");
-1: a runtime failure (the database); 2: bad config (seeds, source, a missing variable). "failed"
-comes with the reason. Nothing is printed on stdout: the daemon reads the result file only.
+Exit 0: the sources were crawled ("ok", with a run each) or other processes held all their leases
+("skipped"; the sources skipped, and who held them, are in "skipped" either way); 1: a runtime
+failure (the database); 2: bad config (seeds, a source, a missing variable). "failed" comes with the
+reason. Nothing is printed on stdout: the daemon reads the result file only.
 """
 
 from __future__ import annotations
@@ -66,25 +69,27 @@ def run(env: Mapping[str, str]) -> tuple[dict[str, Any], int]:
     from store.repository import Repository
 
     try:
-        name, db_url, seeds = (_required(env, key) for key in (SOURCE_ENV, DB_ENV, SEEDS_ENV))
+        names, db_url, seeds = (_required(env, key) for key in (SOURCE_ENV, DB_ENV, SEEDS_ENV))
         config = load_config(Path(seeds), env=env)
-        source = config.source(name)
+        sources = [config.source(name) for name in names.split(",")]
     except ConfigError as exc:
         return _failed(str(exc)), EXIT_CONFIG
     level = env.get(LOG_LEVEL_ENV, "warning").upper()
     try:
         repository = Repository.open(db_url)
         try:
-            report = crawl_sources(config, [source], repository, wait=False, log_level=level)
+            report = crawl_sources(config, sources, repository, wait=False, log_level=level)
         finally:
             repository.close()
     except StoreError as exc:
         return _failed(str(exc)), EXIT_RUNTIME
-    if name in report.skipped:
-        reason = f"being crawled by {report.skipped[name]}"
-        log.info("%s: %s; skipped", name, reason)
-        return {"outcome": SKIPPED, "reason": reason, "runs": []}, EXIT_OK
-    return {"outcome": OK, "reason": None, "runs": [_jsonable(asdict(r)) for r in report.runs]}, EXIT_OK
+    for name, holder in report.skipped.items():
+        log.info("%s: being crawled by %s; skipped", name, holder)
+    if not report.runs and report.skipped:
+        reason = "; ".join(f"{n} being crawled by {h}" for n, h in report.skipped.items())
+        return {"outcome": SKIPPED, "reason": reason, "runs": [], "skipped": report.skipped}, EXIT_OK
+    return {"outcome": OK, "reason": None, "runs": [_jsonable(asdict(r)) for r in report.runs],
+            "skipped": report.skipped}, EXIT_OK
 
 
 def write_result(path: Path, result: Mapping[str, Any]) -> None:

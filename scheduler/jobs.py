@@ -1,8 +1,10 @@
-"""Run one source's crawl in a child process, as scrapyd does, and settle how it ended.
+"""Run a crawl of a batch of sources in a child process, as scrapyd does, and settle how each ended.
 
 Twisted's reactor cannot be restarted in a process and a long-lived Scrapy process accumulates
 memory, so every crawl is a fresh `python -m scheduler.child`, told what to do by its environment
-and answering in a result file (the contract is in scheduler/child.py).
+and answering in a result file (the contract is in scheduler/child.py). Starting that process costs
+far more than checking a quiet source, so due sources share one: each keeps its own lease, run and
+outcome, and a child that dies or runs over its time limit is settled source by source.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,11 +82,12 @@ class Launcher:
         """Return the child's command line: the same for every crawl, since what to do goes by environment."""
         return [sys.executable, "-m", "scheduler.child"]
 
-    def environment(self, seeds_dir: Path, source: str, result: Path) -> dict[str, str]:
+    def environment(self, seeds_dir: Path, source: str | Sequence[str], result: Path) -> dict[str, str]:
         """Return the child's environment: ours plus the contract's variables (scheduler/child.py)."""
         # The database URL goes by environment, not argv: a password in it would show in `ps`.
         env = {**os.environ, contract.DB_ENV: self.db_url, contract.SEEDS_ENV: str(seeds_dir),
-               contract.SOURCE_ENV: source, contract.RESULT_ENV: str(result),
+               contract.SOURCE_ENV: source if isinstance(source, str) else ",".join(source),
+               contract.RESULT_ENV: str(result),
                contract.LOG_LEVEL_ENV: self.log_options.level, contract.LOG_FORMAT_ENV: self.log_options.format}
         env.pop(contract.LOG_FILE_ENV, None)
         if self.log_options.file is not None:
@@ -92,6 +96,11 @@ class Launcher:
 
     def run(self, seeds_dir: Path, source: str) -> ChildResult:
         """Crawl `source` in a child process and wait for it, within the time limit."""
+        return self.run_batch(seeds_dir, [source])[0]
+
+    def run_batch(self, seeds_dir: Path, sources: Sequence[str]) -> list[ChildResult]:
+        """Crawl `sources` in one child process and wait for it, within the time limit; return each
+        source's result, in the order given."""
         started = time.monotonic()
         fd, name = tempfile.mkstemp(prefix="newsmon-child-", suffix=".json")
         os.close(fd)
@@ -99,7 +108,7 @@ class Launcher:
         try:
             # A session of its own: a Ctrl-C at the terminal goes to the daemon, which decides.
             child = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, start_new_session=True,
-                                     env=self.environment(seeds_dir, source, result_file))
+                                     env=self.environment(seeds_dir, sources, result_file))
             with self._lock:
                 self._children[child.pid] = child
             try:
@@ -111,11 +120,33 @@ class Launcher:
         finally:
             for path in (result_file, contract.partial_path(result_file)):
                 path.unlink(missing_ok=True)
-        if outcome == Outcome.OK:
-            outcome = _settled(source, child.returncode, answer)
-        self._settle(child.pid, source, outcome)
-        return ChildResult(source, outcome, child.returncode, time.monotonic() - started,
-                           tuple(answer.get("runs") or ()), answer.get("reason"))
+        seconds = time.monotonic() - started
+        holder = f"{socket.gethostname()}:{child.pid}"
+        if outcome != Outcome.OK:
+            # Stopped from outside: each source's run says how far it got (ok if it had finished).
+            self._settle(holder, sources, outcome)
+            ended = {r.source: r.outcome.value for r in self.repository.runs.of_holder(holder)}
+            return [ChildResult(s, ended.get(s, outcome), child.returncode, seconds) for s in sources]
+        said = _settled(", ".join(sources), child.returncode, answer)
+        runs = {r.get("source"): r for r in answer.get("runs") or ()}
+        skipped = answer.get("skipped") or {}
+        if said == Outcome.FAILED:
+            self._settle(holder, sources, Outcome.FAILED)
+        else:
+            self.repository.leases.release_all(sources, holder)
+        results = []
+        for s in sources:
+            if said == Outcome.FAILED:
+                results.append(ChildResult(s, Outcome.FAILED, child.returncode, seconds, reason=answer.get("reason")))
+            elif s in skipped:
+                results.append(ChildResult(s, SKIPPED, child.returncode, seconds,
+                                           reason=f"being crawled by {skipped[s]}"))
+            elif s in runs:
+                results.append(ChildResult(s, Outcome.OK, child.returncode, seconds, (runs[s],)))
+            else:
+                results.append(ChildResult(s, Outcome.FAILED, child.returncode, seconds,
+                                           reason="the crawl did not start (see the child's log)"))
+        return results
 
     def _wait(self, child: subprocess.Popen[bytes]) -> str:
         try:
@@ -125,14 +156,13 @@ class Launcher:
             log.warning("crawl child %d over its time limit of %.0fs: stopping it", child.pid, self.time_limit)
         return stop_child(child, self.stop_grace, over_time=True)
 
-    def _settle(self, pid: int, source: str, outcome: str) -> None:
-        holder = f"{socket.gethostname()}:{pid}"
+    def _settle(self, holder: str, sources: Sequence[str], outcome: str) -> None:
         if outcome in (Outcome.TIMED_OUT, Outcome.KILLED):
-            self.repository.runs.settle(holder, Outcome(outcome), only_open=False)
-        elif outcome == Outcome.FAILED:
-            self.repository.runs.settle(holder, Outcome.FAILED)
-        # A killed child could not release its lease; free it now rather than after its TTL.
-        self.repository.leases.release(source, holder)
+            self.repository.runs.settle(holder, Outcome(outcome), only_open=True)
+        elif outcome in (Outcome.FAILED, Outcome.STOPPED):
+            self.repository.runs.settle(holder, Outcome(outcome))
+        # A killed child could not release its leases; free them now rather than after their TTL.
+        self.repository.leases.release_all(sources, holder)
 
     def running(self) -> list[int]:
         """Return the pids of the children running now."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
@@ -56,6 +56,12 @@ class Leases:
         """Give up our lease on `source` (someone else's is left alone)."""
         with self.db.write() as conn:
             conn.execute(delete(Lease).where(Lease.source == source, Lease.holder == holder))
+
+    def release_all(self, sources: Sequence[str], holder: str) -> None:
+        """Give up our leases on `sources` (others' are left alone)."""
+        with self.db.write() as conn:
+            for chunk in (list(sources[i:i + 500]) for i in range(0, len(sources), 500)):
+                conn.execute(delete(Lease).where(Lease.source.in_(chunk), Lease.holder == holder))
 
     def all(self) -> dict[str, LeaseRecord]:
         """Return every current lease by source (expired ones included, marked by `expires`)."""

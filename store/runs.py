@@ -73,6 +73,12 @@ class Runs:
                                               finished=func.coalesce(Run.finished, utcnow())))
             return int(result.rowcount or 0)
 
+    def of_holder(self, holder: str) -> list[RunRecord]:
+        """The runs a process ran (host:pid), oldest first."""
+        with self.db.read() as conn:
+            return [_record(r) for r in conn.execute(select(*Run.__table__.c).where(Run.holder == holder)
+                                                     .order_by(Run.id))]
+
     def add_error(self, run_id: int, url: str, reason: str) -> None:
         """Record that `url` failed during a run, and why."""
         with self.db.write() as conn:

@@ -434,8 +434,9 @@ def test_status_asks_the_database_the_same_few_questions_for_any_number_of_sourc
         event.listen(repo.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
         rows = source_status(repo, [*names, "never-crawled"])
         selects = [x for x in statements if x.lstrip().upper().startswith("SELECT")]
-        # The newest runs, the failure streaks, the leases, the plans: four, not two per source.
-        assert len(selects) == 4, selects
+        # The newest runs, the failure streaks, the newest yields, the leases, the plans: five, not
+        # two per source.
+        assert len(selects) == 5, selects
         by_name = {r.source: r for r in rows}
         assert [r.source for r in rows] == [*names, "never-crawled"]
         assert [by_name[n].failures for n in names] == [i % 3 for i in range(12)]
