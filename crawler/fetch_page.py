@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from crawler.config import Settings
+from crawler.robots_log import quiet_robots_errors
 from crawler.settings import scrapy_settings
 
 
@@ -55,6 +56,7 @@ def fetch_page(url: str, settings: Settings, log_level: str = "ERROR") -> Fetche
 
     # The crawl's download settings and middlewares; not its pipelines and run bookkeeping, which
     # store what they see.
+    quiet_robots_errors()
     process = CrawlerProcess({**scrapy_settings(settings, log_level.upper()), "ITEM_PIPELINES": {},
                               "EXTENSIONS": {}})
     crawler = process.create_crawler(OnePage)

@@ -57,16 +57,21 @@ def with_stored_examples(config: Config, repository: Repository) -> Config:
 
 
 def crawl(config: Config, sources: Sequence[Source], repository: Repository, *, holder: str | None = None,
-          on_progress: ProgressCallback | None = None, log_level: str = "WARNING") -> list[RunRecord]:
+          on_progress: ProgressCallback | None = None, log_level: str = "WARNING",
+          time_limit: float | None = None) -> list[RunRecord]:
     """Crawl `sources` once into `repository` and return their run records, in the order of `sources`.
 
     Every Scrapy component of the crawl uses `repository` (one engine per crawl process). A database
     that stops taking writes stops the crawl, and its StoreError is raised here, the same instance.
+    `time_limit` (seconds) applies to each source on its own (crawler.deadline): one that runs over
+    it ends `timed_out` while the others go on.
     """
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.robots_log import quiet_robots_errors
     from crawler.spiders.news import NewsSpider
 
+    quiet_robots_errors()
     config = with_stored_examples(config, repository)
     process = CrawlerProcess(scrapy_settings(config.settings, log_level))
     crawlers = []
@@ -75,6 +80,8 @@ def crawl(config: Config, sources: Sequence[Source], repository: Repository, *, 
         # Into this crawler's own settings (a copy of the process's), before crawl() freezes them.
         crawler.settings.set(CONTEXT_SETTING, CrawlContext(repository, source, tuple(config.rules_for(source)), holder),
                              priority="cmdline")
+        if time_limit:
+            crawler.settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
         revisit = (repository.articles.revisit_candidates(source.name, utcnow() - timedelta(seconds=source.revisit))
                    if source.revisit else {})
         process.crawl(crawler, source=source, known_urls=repository.articles.known_urls,

@@ -55,12 +55,25 @@ def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, An
             # After the redirect middleware (600) in the response chain, before it in the request
             # chain: every request, redirected ones included, is checked before it is sent.
             "crawler.guard.AddressGuardMiddleware": 50,
+            # After the retry's backoff wait (550): the time left is reckoned as the request goes.
+            "crawler.deadline.DeadlineMiddleware": 560,
         },
         # Analysis first, then storing: one job each (crawler.pipelines).
         "ITEM_PIPELINES": {"crawler.pipelines.AnalysisPipeline": 200,
                            "crawler.pipelines.StorePipeline": 300},
         # The run's bookkeeping, from signals (crawler.crawl_run).
-        "EXTENSIONS": {"crawler.crawl_run.CrawlRun": 500},
+        # Off: Scrapy extensions newsmon never reads, built again for every source of a crawl
+        # process (one crawler each) and, for the first two, a timer each: a child crawling 200
+        # sources logged 200 "Crawled N pages" lines a minute and measured its own memory 200
+        # times. Off, a quiet check costs ~2 ms less (bench/capacity.py).
+        "EXTENSIONS": {"crawler.crawl_run.CrawlRun": 500,
+                       "scrapy.extensions.logstats.LogStats": None,
+                       "scrapy.extensions.memusage.MemoryUsage": None,
+                       # One root log handler per open crawler, each record passed past every one.
+                       "scrapy.extensions.logcount.LogCount": None,
+                       "scrapy.extensions.feedexport.FeedExporter": None,
+                       "scrapy.extensions.spiderstate.SpiderState": None,
+                       "scrapy.extensions.memdebug.MemoryDebugger": None},
         # The bounded queue in front of the analysis workers: the bodies of pages waiting for
         # analysis count against this, and past it Scrapy starts no new download, so a burst of
         # thousands of new articles holds at most ~5 MB of pages (Scrapy's default, made explicit
@@ -71,6 +84,10 @@ def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, An
         # CPU). An article yields one item and a sitemap's requests need no parallelism; pages
         # are still analyzed in parallel across responses.
         "CONCURRENT_ITEMS": 4,
+        # Scrapy reads each callback's source and parses it (inspect + ast) to warn about a
+        # generator's `return value`; it caches by bound method, so every source's spider pays
+        # again: 8 ms of a quiet check's ~40 (bench/capacity.py). Our callbacks return nothing.
+        "WARN_ON_GENERATOR_RETURN_VALUE": False,
         "NM_MIN_ARTICLE_CHARS": settings.min_article_chars,
         "NM_ANALYSIS_WORKERS": settings.analysis_workers,
     }

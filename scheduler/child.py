@@ -9,6 +9,8 @@ would show in `ps`):
     NEWSMON_CHILD_RESULT     a file the runner writes one JSON object to before it exits:
                              {"outcome": "ok" | "skipped" | "failed", "reason": str | null,
                               "runs": [run, ...], "skipped": {source: holder, ...}}
+    NEWSMON_CHILD_TIME_LIMIT seconds each source may crawl (optional): one over it ends
+                             timed_out and the others go on (crawler.deadline)
     NEWSMON_CHILD_LOG_LEVEL, NEWSMON_CHILD_LOG_FORMAT, NEWSMON_CHILD_LOG_FILE
                              logging, as the daemon's --log-level, --log-format, --log-file
 
@@ -38,6 +40,7 @@ DB_ENV = "NEWSMON_DB"
 SEEDS_ENV = "NEWSMON_SEEDS"
 SOURCE_ENV = "NEWSMON_CHILD_SOURCE"
 RESULT_ENV = "NEWSMON_CHILD_RESULT"
+TIME_LIMIT_ENV = "NEWSMON_CHILD_TIME_LIMIT"
 LOG_LEVEL_ENV = "NEWSMON_CHILD_LOG_LEVEL"
 LOG_FORMAT_ENV = "NEWSMON_CHILD_LOG_FORMAT"
 LOG_FILE_ENV = "NEWSMON_CHILD_LOG_FILE"
@@ -72,13 +75,14 @@ def run(env: Mapping[str, str]) -> tuple[dict[str, Any], int]:
         names, db_url, seeds = (_required(env, key) for key in (SOURCE_ENV, DB_ENV, SEEDS_ENV))
         config = load_config(Path(seeds), env=env)
         sources = [config.source(name) for name in names.split(",")]
+        time_limit = _seconds(env, TIME_LIMIT_ENV)
     except ConfigError as exc:
         return _failed(str(exc)), EXIT_CONFIG
     level = env.get(LOG_LEVEL_ENV, "warning").upper()
     try:
         repository = Repository.open(db_url)
         try:
-            report = crawl_sources(config, sources, repository, wait=False, log_level=level)
+            report = crawl_sources(config, sources, repository, wait=False, log_level=level, time_limit=time_limit)
         finally:
             repository.close()
     except StoreError as exc:
@@ -109,6 +113,19 @@ def _required(env: Mapping[str, str], key: str) -> str:
     if not value:
         raise ConfigError(f"environment: {key} is not set")
     return value
+
+
+def _seconds(env: Mapping[str, str], key: str) -> float | None:
+    value = env.get(key)
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise ConfigError(f"environment: {key} must be a number of seconds above 0, not {value!r}")
+    return seconds
 
 
 def _failed(reason: str) -> dict[str, Any]:

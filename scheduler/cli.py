@@ -19,8 +19,9 @@ from typing import Any, NoReturn
 
 import click
 
+from scheduler.batches import BATCH_SIZE
 from scheduler.logs import setup_logging
-from scheduler.output import emit, output_options
+from scheduler.output import Story, emit, emit_stories, output_options
 from store.db import DEFAULT_DB_URL
 from store.records import ARTICLE_KEYS, article_record
 
@@ -29,6 +30,8 @@ EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 
 SUMMARY_COLUMNS = ("source", "outcome", "pages", "new", "matched", "duplicates", "skipped", "errors")
+# Shorter labels in the tables of runs, for 80 columns (the JSON and CSV keys stay whole).
+RUN_HEADERS = {"matched": "match", "duplicates": "dup", "skipped": "skip", "errors": "err"}
 
 
 def _version() -> str:
@@ -51,7 +54,7 @@ def errors_as_exit() -> Iterator[None]:
     """Turn domain errors into one line and the documented exit code."""
     from crawler.config import ConfigError
     from crawler.similarity import ModelError
-    from store.errors import StoreError
+    from store.errors import DatabaseURLError, NoDatabase, StoreError
 
     try:
         yield
@@ -59,6 +62,10 @@ def errors_as_exit() -> Iterator[None]:
         fail(str(exc), EXIT_USAGE)
     except ModelError as exc:
         fail(str(exc), EXIT_RUNTIME)
+    except DatabaseURLError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except NoDatabase as exc:
+        fail(f"{exc}: `newsmon crawl now` creates it, or point --db (NEWSMON_DB) at yours", EXIT_RUNTIME)
     except StoreError as exc:
         fail(str(exc), EXIT_RUNTIME)
 
@@ -134,7 +141,7 @@ def crawl_now(obj: dict[str, Any], source_names: tuple[str, ...], wait: bool, fm
         if configured:
             register(_repository(obj["db"]), configured)
         records = _crawl(config, sources, obj["db"], obj["log_level"], wait=wait)
-    _print_summary(records, fmt)
+    _print_summary(records, fmt, _failures_shown(obj))
 
 
 def _load_config(obj: dict[str, Any], **overrides: Any) -> Any:
@@ -190,13 +197,19 @@ def _run_rows(records: Sequence[Any], keys: Sequence[str]) -> list[dict[str, Any
              "skip_list": [{"url": u, "reason": why} for u, why in r.skip_list]} for r in records]
 
 
-def _print_summary(records: Sequence[Any], fmt: str) -> None:
+def _failures_shown(obj: dict[str, Any]) -> bool:
+    """Whether the crawl's log already showed each failed URL here (crawler.crawl_run: one WARNING each)."""
+    return obj["log_file"] is None and obj["log_level"].lower() in ("debug", "info", "warning")
+
+
+def _print_summary(records: Sequence[Any], fmt: str, failures_shown: bool = False) -> None:
     rows = _run_rows(records, ("id", *SUMMARY_COLUMNS, "started", "finished"))
     if fmt != "table":
         emit(rows, fmt, SUMMARY_COLUMNS)
         return
-    emit(rows, fmt, SUMMARY_COLUMNS, title="Crawl summary")
-    for r in records:
+    emit(rows, fmt, SUMMARY_COLUMNS, title="Crawl summary", headers=RUN_HEADERS)
+    # One line per failed URL on stderr: the log's, or else these (--log-level error, --log-file).
+    for r in records if not failures_shown else ():
         for url, why in r.error_list[:10]:
             click.echo(f"  {r.source}: {url}: {why}", err=True)
         if len(r.error_list) > 10:
@@ -239,19 +252,63 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
     flt = ArticleFilter(sources=sources, rules=rules, since=since_at, include_all=include_all, limit=limit,
                         updated_only=updated_only, order=order)
     with errors_as_exit():
-        delivery = find_articles(_repository(obj["db"]), flt, consumer if only_new else None)
-        _emit_articles([article_record(a) for a in delivery.articles], fmt)
+        repository = _repository(obj["db"], create=False)
+        _known_names(obj, repository, sources, rules)
+        delivery = find_articles(repository, flt, consumer if only_new else None)
+        records = [article_record(a) for a in delivery.articles]
+        if records or fmt != "table":
+            _emit_articles(records, fmt)
+        else:
+            click.echo(_nothing_found(repository, flt, consumer if only_new else None), err=True)
         delivery.ack()
 
 
 def _emit_articles(records: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "table":
-        rows = [{**r, "published": r["published"].date().isoformat() if r["published"] else "",
-                 "rules": ", ".join(r["rules"]), "copies": len(r["also_at"]) or ""} for r in records]
-        emit(rows, fmt, ("id", "published", "source", "title", "rules", "copies", "url"),
-             widths={"title": 60, "rules": 50, "url": 60})
+        emit_stories([_story(r, ", ".join(r["rules"]), _copies(len(r["also_at"]))) for r in records])
     else:
         emit(records, fmt, ARTICLE_KEYS)
+
+
+def _story(record: dict[str, Any], *facts: str) -> Story:
+    """An article record as a list shows it: source and date (published, else first seen), then `facts`."""
+    when = record["published"] or record["first_seen"]
+    return Story(record["id"], record["title"] or "", (record["source"], when.date().isoformat(), *facts),
+                 record["url"])
+
+
+def _copies(n: int) -> str:
+    return f"{n} more {'copy' if n == 1 else 'copies'}" if n else ""
+
+
+def _nothing_found(repository: Any, flt: Any, consumer: str | None) -> str:
+    """Say why a list of articles is empty (on stderr: stdout stays empty for a pipe)."""
+    if consumer is not None and (moved := repository.consumers.moved(consumer)) is not None:
+        return f"Nothing new since {moved:%Y-%m-%d %H:%M} UTC (consumer {consumer}'s last query --new)."
+    if flt.sources or flt.rules or flt.since or flt.updated_only:
+        return "No articles match these options."
+    if (stored := repository.articles.count()) == 0:
+        return "No articles stored yet: run `newsmon crawl now` (then `newsmon runs --errors`)."
+    if flt.include_all:
+        return "No articles match."
+    return (f"None of the {stored:,} stored articles matches a rule yet: `newsmon search` finds what the "
+            "rules missed.")
+
+
+def _known_names(obj: dict[str, Any], repository: Any, sources: Sequence[str], rules: Sequence[str] = ()) -> None:
+    """Refuse a --source or --rule that neither the seeds nor the database know: a typo lists nothing."""
+    if not sources and not rules:
+        return
+    config = _load_config(obj)
+    for kind, names, seeded, stored in (
+            ("source", sources, {s.name for s in config.sources}, repository.names.sources),
+            ("rule", rules, {r.name for r in config.rules}, repository.names.rules)):
+        unknown = [n for n in names if n not in seeded]
+        in_db = stored(unknown) if unknown else set()
+        missing = [n for n in unknown if n not in in_db]
+        if missing:
+            fail(f"no {kind} named {missing[0]!r} in {config.seeds_dir} or the database "
+                 f"({kind}s: {', '.join(sorted(seeded)) or 'none'})", EXIT_USAGE)
 
 
 def _parse_when(text: str) -> datetime:
@@ -269,10 +326,11 @@ def _parse_when(text: str) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
-def _repository(db: str) -> Any:
+def _repository(db: str, create: bool = True) -> Any:
+    """Open the database; `create=False` for commands that only read (see Repository.open)."""
     from store.repository import Repository
 
-    return Repository.open(db)
+    return Repository.open(db, create=create)
 
 
 # -- runs ------------------------------------------------------------------------------------------
@@ -297,19 +355,33 @@ def runs(obj: dict[str, Any], source: str | None, limit: int, with_errors: bool,
       newsmon runs --skipped --source xinhua-english --limit 5
     """
     with errors_as_exit():
-        records = _repository(obj["db"]).runs.recent(source=source, limit=limit,
-                                                       with_errors=with_errors or fmt != "table",
-                                                       with_skips=with_skips or fmt != "table")
-    emit(_run_rows(records, ("id", "started", "finished", *SUMMARY_COLUMNS)), fmt, ("id", "started", *SUMMARY_COLUMNS))
+        repository = _repository(obj["db"], create=False)
+        _known_names(obj, repository, (source,) if source else ())
+        records = repository.runs.recent(source=source, limit=limit, with_errors=with_errors or fmt != "table",
+                                         with_skips=with_skips or fmt != "table")
+    if not records and fmt == "table":
+        click.echo("No runs yet: `newsmon crawl now` makes one.", err=True)
+        return
+    emit(_run_rows(records, ("id", "started", "finished", *SUMMARY_COLUMNS)), fmt, ("id", "started", *SUMMARY_COLUMNS),
+         headers=RUN_HEADERS)
     if fmt != "table":
         return
     for r in records:
+        # The URL on a line of its own, whole: a terminal makes it a link only when it is one piece.
         for url, why in r.error_list if with_errors else ():
-            click.echo(f"run {r.id} {r.source}: {url}: {why}")
+            click.echo(_wrapped(f"run {r.id} {r.source}: {why}") + f"\n    {url}")
         for url, why in r.skip_list if with_skips else ():
-            click.echo(f"run {r.id} {r.source}: skipped {url}: {why}")
+            click.echo(_wrapped(f"run {r.id} {r.source}: skipped, {why}") + f"\n    {url}")
         if with_skips and r.skipped > len(r.skip_list):
             click.echo(f"run {r.id} {r.source}: {r.skipped - len(r.skip_list)} more skipped, reasons not kept")
+
+
+def _wrapped(line: str) -> str:
+    import textwrap
+
+    from scheduler.output import width
+
+    return textwrap.fill(line, width=width(), subsequent_indent="    ")
 
 
 # -- boilerplate -----------------------------------------------------------------------------------
@@ -332,32 +404,8 @@ def boilerplate(obj: dict[str, Any], source: str | None, min_pages: int, fmt: st
       newsmon boilerplate --source china-daily-business --format json
     """
     with errors_as_exit():
-        rows = _repository(obj["db"]).boilerplate.blocks(source, min_pages)
+        rows = _repository(obj["db"], create=False).boilerplate.blocks(source, min_pages)
     emit(rows, fmt, ("source", "pages", "sample", "first_seen", "last_seen"), widths={"sample": 80})
-
-
-# -- sources ---------------------------------------------------------------------------------------
-
-@main.command()
-@output_options
-@click.pass_obj
-def sources(obj: dict[str, Any], fmt: str) -> None:
-    """Validate seeds and list the configured sources and rules.
-
-    \b
-    Example:
-      newsmon --seeds ./my-seeds sources
-    """
-    from scheduler.cli_alerts import load_alerts_of
-    from scheduler.schedule import plan
-
-    with errors_as_exit():
-        config, _alerts = load_alerts_of(obj)  # alerts.toml is checked too
-    rows = [{"name": s.name, "feeds": list(s.feeds), "sitemaps": list(s.sitemaps),
-             "start_urls": list(s.start_urls), "follow": s.follow,
-             "rules": list(s.rules) if s.rules is not None else [r.name for r in config.rules],
-             "every": plan(s).every, "cron": plan(s).cron} for s in config.sources]
-    emit(rows, fmt, ("name", "feeds", "sitemaps", "start_urls", "rules"), title=f"Sources in {config.seeds_dir}")
 
 
 # -- demo ------------------------------------------------------------------------------------------
@@ -376,8 +424,9 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
 
     \b
     Example:
-      newsmon demo --dir ./demo && newsmon --db sqlite:///demo/newsmon.db serve
+      newsmon demo --dir ./demo && newsmon --db sqlite:///demo/newsmon.db --seeds demo/seeds serve
     """
+    import shlex
     import tempfile
 
     from scheduler.demo import run_demo
@@ -390,11 +439,15 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
     with errors_as_exit():
         result = run_demo(folder, obj["log_level"].upper(), on_serving=serving)
         if fmt == "table":
-            _print_summary(result.runs, fmt)
+            _print_summary(result.runs, fmt, _failures_shown(obj))
+            click.echo()
         _emit_articles([article_record(a) for a in result.articles], fmt)
-    click.echo(f"\nSee the results in your browser:\n  newsmon --db {result.db_url} serve\n"
+    # The sample source and its seeds live in the demo's folder: `query --source`, `status` and
+    # `serve` read source names from --seeds, so the commands name it too.
+    here = f"newsmon --db {shlex.quote(result.db_url)} --seeds {shlex.quote(str(result.seeds))}"
+    click.echo(f"\nSee the results in your browser:\n  {here} serve\n"
                "then open http://127.0.0.1:8765/ (Ctrl-C stops it). Or on the command line:\n"
-               f"  newsmon --db {result.db_url} query", err=True)
+               f"  {here} query", err=True)
 
 
 # -- daemon ----------------------------------------------------------------------------------------
@@ -402,8 +455,12 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
 @main.command()
 @click.option("--max-parallel", type=click.IntRange(min=1), default=2, show_default=True,
               help="Crawls running at once, each in its own process.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
+              help="Due sources one crawl process takes at once. CPU per quiet source's check by batch "
+                   "size (bench/capacity.py, 2 cores): 1: 1.6 s, 10: 181 ms, 50: 53 ms, 200: 30 ms.")
 @click.option("--time-limit", default="1h", show_default=True, metavar="DURATION",
-              help="A crawl running longer is stopped (SIGTERM, then SIGKILL).")
+              help="A source whose crawl runs longer is stopped and ends timed_out; the others in its "
+                   "process go on.")
 @click.option("--grace", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds running crawls get to finish after SIGTERM/SIGINT.")
 @click.option("--check-every", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
@@ -412,9 +469,12 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
               help="Up to this many seconds of random delay per run (at most a tenth of the interval).")
 @click.option("--alerts-every", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds between alert delivery passes (one follows each crawl that matched, too).")
+@click.option("--queue", envvar="NEWSMON_QUEUE", metavar="URL",
+              help="Only schedule: send the crawls to `newsmon worker`s through this broker (redis:// or "
+                   "amqp://; needs PostgreSQL). A second daemon with --queue stands by. Env: NEWSMON_QUEUE.")
 @click.pass_context
-def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float, check_every: float,
-           jitter: float, alerts_every: float) -> None:
+def daemon(ctx: click.Context, max_parallel: int, batch_size: int, time_limit: str, grace: float,
+           check_every: float, jitter: float, alerts_every: float, queue: str | None) -> None:
     """Crawl every source on its own schedule until stopped.
 
     Sources run on their `every` or `cron` from seeds/ (default: the `every` setting). Edits to
@@ -426,8 +486,11 @@ def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float,
       newsmon --db sqlite:////var/lib/newsmon/newsmon.db --log-file /var/log/newsmon.log daemon
     """
     from crawler.config import parse_duration
+    from scheduler.cli_scale import check_queue_mode, queue_launcher, standby_notice
     from scheduler.daemon import Daemon, DaemonOptions
     from scheduler.jobs import Launcher, LogOptions
+    from scheduler.queue import shown
+    from store.db import redact
 
     obj = ctx.obj
     try:
@@ -436,12 +499,27 @@ def daemon(ctx: click.Context, max_parallel: int, time_limit: str, grace: float,
         fail(f"--time-limit: {exc}", EXIT_USAGE)
     with errors_as_exit():
         config = _load_config(obj)
+        if queue:
+            check_queue_mode(obj["db"], queue)
         repository = _repository(obj["db"])
         log_options = LogOptions(obj["log_level"], obj["log_format"], obj["log_file"])
-        launcher = Launcher(repository, obj["db"], log_options, time_limit=limit)
-        options = DaemonOptions(max_parallel=max_parallel, time_limit=limit, grace=grace,
-                                check_seconds=check_every, jitter=jitter, alerts_every=alerts_every)
-        code = Daemon(config.seeds_dir, repository, launcher, options).run()
+        launcher = (queue_launcher(repository, obj["db"], queue, limit) if queue
+                    else Launcher(repository, obj["db"], log_options, time_limit=limit))
+        options = DaemonOptions(max_parallel=max_parallel, batch_size=batch_size, time_limit=limit, grace=grace,
+                                check_seconds=check_every, jitter=jitter, alerts_every=alerts_every,
+                                exclusive=bool(queue))
+
+        def started(running: Any) -> None:
+            # On stderr even when logs go to a file: whoever started it sees that it runs, and where.
+            logs = f"; logs to {obj['log_file']}" if obj["log_file"] else ""
+            n = len(running.sources)
+            where = f"jobs to the workers at {shown(queue)}" if queue else "crawls"
+            click.echo(f"newsmon daemon running: {n} source{'s' if n != 1 else ''} from {running.seeds_dir}, "
+                       f"up to {max_parallel} {where} at once, into {redact(obj['db'])}{logs}. Ctrl-C stops it.",
+                       err=True)
+
+        code = Daemon(config.seeds_dir, repository, launcher, options).run(
+            on_started=started, on_standby=standby_notice if queue else None)
     sys.exit(code)
 
 
@@ -610,7 +688,8 @@ def _search_like(obj: dict[str, Any], query_text: str | None, like_id: int, flt:
     from scheduler.similar import NoSuchArticle, rank_like
 
     with errors_as_exit():
-        repository = _repository(obj["db"])
+        repository = _repository(obj["db"], create=False)
+        _known_names(obj, repository, flt.sources, flt.rules)
         candidates = None
         if query_text is not None:
             try:
@@ -624,10 +703,13 @@ def _search_like(obj: dict[str, Any], query_text: str | None, like_id: int, flt:
         except NoSuchArticle as exc:
             fail(str(exc))
     records = [{**article_record(f.article), "similarity": f.similarity} for f in found]
-    if fmt == "table":
-        emit(records, fmt, ("id", "similarity", "source", "title", "url"), widths={"title": 60, "url": 60})
-    else:
+    if fmt != "table":
         emit(records, fmt, (*ARTICLE_KEYS, "similarity"))
+    elif not records:
+        click.echo(f"No article to rank by similarity to article {like_id}.", err=True)
+    else:
+        emit_stories([_story(r, f"similarity {r['similarity']:.3f}", ", ".join(r["rules"]))
+                      for r in records])
 
 
 # -- status ----------------------------------------------------------------------------------------
@@ -676,12 +758,17 @@ def search(obj: dict[str, Any], query_text: str | None, like_id: int | None, sou
     except SearchQueryError as exc:
         fail(str(exc), EXIT_USAGE)
     with errors_as_exit():
-        result = search_articles(_repository(obj["db"]), prepared, flt)
+        repository = _repository(obj["db"], create=False)
+        _known_names(obj, repository, sources, rules)
+        result = search_articles(repository, prepared, flt)
     records = [{**article_record(f.article), "rank": f.rank} for f in result.found]
-    if fmt == "table":
-        emit(records, fmt, ("id", "first_seen", "source", "title", "url"), widths={"title": 60, "url": 60})
-    else:
+    if fmt != "table":
         emit(records, fmt, (*ARTICLE_KEYS, "rank"))
+    elif not records:
+        options = " with these options" if sources or rules or since else ""
+        click.echo(f"No stored article matches {query_text!r}{options}.", err=True)
+    else:
+        emit_stories([_story(r, ", ".join(r["rules"])) for r in records])
     if result.more:
         click.echo(f"{result.ranked:,} or more articles match: the newest {result.ranked:,} were ranked "
                    "(narrow it with --since, --source or another term).", err=True)
@@ -705,13 +792,27 @@ def status(obj: dict[str, Any], fmt: str) -> None:
 
     with errors_as_exit():
         config, configured = load_alerts_of(obj)
-        repository = _repository(obj["db"])
+        repository = _repository(obj["db"], create=False)
         rows = source_status(repository, [s.name for s in config.sources], silent_after=silent_after(config))
         targets = alert_rows(configured, repository.alerts.states()) if configured else []
-    emit([asdict(r) for r in rows], fmt, STATUS_COLUMNS)
+    if fmt != "table":
+        emit([asdict(r) for r in rows], fmt, STATUS_COLUMNS)
+    else:
+        # Eight short columns fit 80: the state in one word, times as ages; JSON has every field.
+        now = datetime.now(UTC)
+        emit([{"source": r.source, "last": _age(r.last_run, now), "state": _state(r), "new": r.new,
+               "matched": r.matched, "errors": r.errors, "failures": r.failures,
+               "next": _age(r.next_run, now)} for r in rows], fmt,
+             ("source", "last", "state", "new", "matched", "errors", "failures", "next"),
+             headers={"matched": "match", "errors": "err", "failures": "fails", "last": "last run",
+                      "next": "next run"})
     if targets and fmt == "table":
-        emit(targets, fmt, ("alert", "target", "waiting", "sent", "gave_up", "failures", "last_error"),
-             title="Alerts", widths={"target": 40, "last_error": 40})
+        # Two lines a target, its URL whole (a folded URL cannot be read or copied).
+        click.echo("\nAlerts")
+        for t in targets:
+            health = f"failing ({t['failures']} in a row)" if t["failures"] else "ok"
+            click.echo(f"  {t['alert']}: {t['mode']} · {t['waiting']} waiting · {t['sent']} sent · {health}"
+                       + (f" · {t['gave_up']} given up" if t["gave_up"] else "") + f"\n    {t['target']}")
     for r in rows:
         if r.silent and r.last_new is not None:
             click.echo(f"source {r.source} is silent: crawled, but no new article since "
@@ -722,5 +823,29 @@ def status(obj: dict[str, Any], fmt: str) -> None:
                        f"{t['gave_up']} messages given up): {t['last_error']}", err=True)
 
 
-# The delivery commands live beside this module; importing them registers them on `main`.
-from scheduler import cli_alerts, cli_web  # noqa: E402, F401
+def _age(when: datetime | None, now: datetime) -> str:
+    """"5m ago", "in 2h", "3d ago": an 80-column table's time."""
+    if when is None:
+        return ""
+    seconds = int((now - when).total_seconds())
+    ahead, seconds = seconds < 0, abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            amount = f"{seconds // size}{unit}"
+            break
+    else:
+        amount = f"{seconds}s"
+    return f"in {amount}" if ahead else f"{amount} ago"
+
+
+def _state(row: Any) -> str:
+    """A source's state in a word or two: crawling, ok, failed, silent, never crawled."""
+    if row.running:
+        return "crawling"
+    if row.outcome is None:
+        return "never crawled"
+    return f"{row.outcome.value}, silent" if row.silent else str(row.outcome.value)
+
+
+# The delivery and sources commands live beside this module; importing them registers them on `main`.
+from scheduler import cli_alerts, cli_scale, cli_sources, cli_web  # noqa: E402, F401

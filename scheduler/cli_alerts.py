@@ -67,9 +67,14 @@ def alerts_list(obj: dict[str, Any], fmt: str) -> None:
     Example:
       newsmon alerts list --format json
     """
+    from store.errors import NoDatabase
+
     with errors_as_exit():
         _config, configured = load_alerts_of(obj)
-        states = _repository(obj["db"]).alerts.states()
+        try:
+            states = _repository(obj["db"], create=False).alerts.states()
+        except NoDatabase:
+            states = []  # alerts configured before the first crawl: nothing sent yet
     if not configured and fmt == "table":
         click.echo("No alerts: add [[alert]] blocks to alerts.toml in the seeds folder (see README.md).", err=True)
         return
@@ -93,6 +98,7 @@ def alerts_test(obj: dict[str, Any], name: str, fmt: str) -> None:
     """
     from scheduler.alerts import story_message
     from scheduler.notify import send
+    from store.errors import NoDatabase
     from store.records import ArticleFilter
 
     with errors_as_exit():
@@ -101,7 +107,10 @@ def alerts_test(obj: dict[str, Any], name: str, fmt: str) -> None:
         if alert is None:
             known = ", ".join(a.name for a in configured) or "none configured"
             fail(f"no alert named {name!r} in alerts.toml (known: {known})", EXIT_USAGE)
-        stories = _repository(obj["db"]).articles.query(ArticleFilter(rules=alert.rules, limit=1))
+        try:
+            stories = _repository(obj["db"], create=False).articles.query(ArticleFilter(rules=alert.rules, limit=1))
+        except NoDatabase:
+            stories = []  # a target can be tested before the first crawl: with the made-up story
     title, body = story_message(stories[0] if stories else _sample_story(), alert)
     rows = []
     for target in alert.targets:
@@ -144,7 +153,7 @@ def alerts_send(obj: dict[str, Any], digest_now: bool, retry_given_up: bool, fmt
 
     with errors_as_exit():
         config, configured = load_alerts_of(obj)
-        repository = _repository(obj["db"])
+        repository = _repository(obj["db"], create=False)
         if retry_given_up:
             repository.alerts.retry_given_up()
         report = deliver(repository, configured, digest_now=digest_now, silent_after=silent_after(config))

@@ -41,7 +41,8 @@ def feed(obj: dict[str, Any], rule: str | None, limit: int, output: Path | None)
     with errors_as_exit():
         if rule is not None:
             _known_rule(_load_config(obj), rule)
-        articles = _repository(obj["db"]).articles.query(ArticleFilter(rules=(rule,) if rule else (), limit=limit))
+        repository = _repository(obj["db"], create=False)
+        articles = repository.articles.query(ArticleFilter(rules=(rule,) if rule else (), limit=limit))
         data = atom_feed(articles, feed_info(rule))
     if output is None:
         sys.stdout.buffer.write(data)
@@ -107,7 +108,7 @@ def serve(obj: dict[str, Any], host: str, port: int, token: str | None) -> None:
         fail("--token is empty", EXIT_USAGE)
     with errors_as_exit():
         config = _load_config(obj)
-        repository = _repository(obj["db"])
+        repository = _repository(obj["db"], create=False)
     sock = _listen(host.strip("[]"), port)
     app = create_app(repository, sources=[s.name for s in config.sources], rules=[r.name for r in config.rules],
                      token=token, hosts=LOOPBACK if local else None, silent_after=silent_after(config))

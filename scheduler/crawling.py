@@ -27,11 +27,11 @@ class CrawlReport:
 
 def crawl_sources(config: Config, sources: Sequence[Source], repository: Repository, *, wait: bool = True,
                   on_busy: Callable[[str, str], None] | None = None, on_progress: ProgressCallback | None = None,
-                  log_level: str = "WARNING") -> CrawlReport:
+                  log_level: str = "WARNING", time_limit: float | None = None) -> CrawlReport:
     """Crawl `sources` once in this process, each under its lease; wait for busy ones, or skip them.
 
-    `on_busy(source, holder)` is told about each source another process is crawling. A database
-    failure raises store.errors.StoreError.
+    `on_busy(source, holder)` is told about each source another process is crawling; `time_limit`
+    (seconds) is each source's own (crawler.deadline). A database failure raises store.errors.StoreError.
     """
     busy: dict[str, str] = {}
 
@@ -47,5 +47,6 @@ def crawl_sources(config: Config, sources: Sequence[Source], repository: Reposit
         skipped = {s.name: busy.get(s.name, "?") for s in sources if s.name not in leases.held}
         if not held:
             return CrawlReport([], skipped)
-        runs = crawl(config, held, repository, holder=holder, on_progress=on_progress, log_level=log_level)
+        runs = crawl(config, held, repository, holder=holder, on_progress=on_progress, log_level=log_level,
+                     time_limit=time_limit)
     return CrawlReport(runs, skipped)

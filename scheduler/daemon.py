@@ -1,9 +1,14 @@
-"""`newsmon daemon`: every source on its own timer, one crawl child per due source.
+"""`newsmon daemon`: every source on its own timer; due sources crawled in batches, one child each.
 
-APScheduler's BackgroundScheduler does the timing in its own thread; its thread pool (one worker
-per allowed parallel crawl) blocks on crawl children. The main thread only handles signals and
-watches seeds/ for edits. No persistent job store: APScheduler's must never be shared between
-schedulers, so the jobs are rebuilt from seeds/ and the database at every start.
+APScheduler's BackgroundScheduler does the timing in its own thread. A source's timer only puts it
+in the queue of due sources (scheduler.batches: each queued once, so a busy source's runs
+coalesce); up to --max-parallel dispatchers on APScheduler's thread pool each take up to
+--batch-size of them (default 200, measured: see scheduler.batches), block on one crawl child
+for the batch (scheduler.jobs), and reschedule every source from its own result.
+The main thread only handles signals and watches seeds/ for edits. No persistent job store:
+APScheduler's must never be shared between schedulers, so the jobs are rebuilt from seeds/ and
+the database at every start. With --queue, each batch is a job for `newsmon worker`s
+(scheduler.queue) and only the holder of the scheduler lease schedules (scheduler.standby).
 
 Alerts go out from a thread of their own: a delivery pass (scheduler.alerts) every --alerts-every
 seconds and right after each crawl, so a story found reaches people within seconds, and a slow
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,20 +38,30 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source
 from scheduler.alert_config import ALERTS_FILE, Alert, load_alerts
 from scheduler.alerts import deliver
+from scheduler.batches import BATCH_SIZE, BATCH_WAIT, Due, DueQueue, wait_for_company
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
+from scheduler.queue import QueueLauncher
 from scheduler.reapply import changed_rules
 from scheduler.schedule import Timing, adapts, default_every, load_config, plan, silent_after, timing
+from scheduler.standby import SchedulerLease
 from store.errors import StoreError
-from store.records import Outcome
+from store.records import Outcome, ScheduleRecord
 from store.repository import Repository
 
 log = logging.getLogger("newsmon.daemon")
+
+# The APScheduler executor that runs the sources' timers: they only queue, so one thread does.
+DUE_EXECUTOR = "due"
 
 
 @dataclass(frozen=True)
 class DaemonOptions:
     max_parallel: int = 2
+    # Due sources one crawl child takes (bench/capacity.py chose it: scheduler.batches).
+    batch_size: int = BATCH_SIZE
+    # Seconds a due source waits for others to share its child (at most a twentieth of its interval).
+    batch_wait: float = BATCH_WAIT
     time_limit: float = 3600.0
     grace: float = 60.0
     check_seconds: float = 5.0
@@ -53,12 +69,14 @@ class DaemonOptions:
     jitter: float = 60.0
     # Seconds between alert delivery passes (there is one after each crawl too).
     alerts_every: float = 30.0
+    # Queue mode: schedule only while holding the scheduler lease, standing by until then (scheduler/standby.py).
+    exclusive: bool = False
 
 
 class Daemon:
     """Schedule every source, run due crawls in children, reload seeds, stop cleanly."""
 
-    def __init__(self, seeds_dir: Path | None, repository: Repository, launcher: Launcher,
+    def __init__(self, seeds_dir: Path | None, repository: Repository, launcher: Launcher | QueueLauncher,
                  options: DaemonOptions) -> None:
         self.seeds_dir = seeds_dir
         self.repository = repository
@@ -67,6 +85,7 @@ class Daemon:
         self.name = process_holder()
         self.config: Config | None = None
         self.alerts: tuple[Alert, ...] = ()
+        self._lease: SchedulerLease | None = None
         self._deliver_soon = threading.Event()
         self._delivery = threading.Thread(target=self._delivery_loop, name="alerts", daemon=True)
         # Made by run() and removed when it returns, however it returns.
@@ -81,25 +100,37 @@ class Daemon:
         self._wake = threading.Event()
         # Each source's current adaptive interval (seconds), seeded from the schedules table.
         self._intervals: dict[str, int] = {}
+        self._due_queue = DueQueue(options.batch_size, options.max_parallel)
+        # APScheduler says three INFO lines per timer and batch ("Added", "Running", "executed"): at
+        # 10,000 sources most of an INFO log (bench/capacity.py). Our own crawl start/end lines say it.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        self._saved: dict[str, ScheduleRecord] | None = None
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(options.max_parallel)},
+            executors={"default": ThreadPoolExecutor(options.max_parallel), DUE_EXECUTOR: ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
 
     # -- life cycle ------------------------------------------------------------------------------
 
-    def run(self) -> int:
-        """Run until SIGTERM or SIGINT; return the exit code."""
+    def run(self, on_started: Callable[[Config], object] | None = None,
+            on_standby: Callable[[str], object] | None = None) -> int:
+        """Run until SIGTERM or SIGINT; return the exit code. `on_started(config)` is called once the
+        sources are scheduled (the command line says so: a silent start looks like a hang), and
+        `on_standby(holder)` when another daemon holds the scheduler lease (with `exclusive`)."""
         self._snapshot = Path(tempfile.mkdtemp(prefix="newsmon-seeds-"))
         try:
             self.config = self._load()  # a bad config at start is the operator's to fix: raise
             self._install_signals()
+            if self.options.exclusive and not self._lead(on_standby):
+                return 0
             self.scheduler.start()
             self._sync_jobs()
             self._delivery.start()
             log.info("daemon %s started: %d sources, up to %d crawls at once", self.name,
                      len(self.config.sources), self.options.max_parallel)
+            if on_started is not None:
+                on_started(self.config)
             while not self._stop.is_set():
                 self._wake.wait(self.options.check_seconds)
                 self._wake.clear()
@@ -111,12 +142,25 @@ class Daemon:
             self._shutdown()
         finally:
             shutil.rmtree(self._snapshot, ignore_errors=True)
-        return 0
+            if self._lease is not None:
+                self._lease.release()
+        # Lost the scheduler lease: exit 1, and a service manager starts it again, as a standby.
+        return 1 if self._lease is not None and self._lease.lost.is_set() else 0
+
+    def _lead(self, on_standby: Callable[[str], object] | None) -> bool:
+        """Stand by until this daemon holds the scheduler lease (queue mode); False if stopped first."""
+        assert self.config is not None
+        self._lease = SchedulerLease(self.repository, self.name, self.config.settings.lease_ttl, on_lost=self.stop)
+        if self._lease.wait(self._stop, on_standby) and self._seeds_changed():
+            self._reload.set()  # edited while standing by: the first loop turn reloads
+            self._wake.set()
+        return not self._stop.is_set()
 
     def stop(self) -> None:
         """Ask the daemon to stop (what SIGTERM does)."""
         self._stop.set()
         self._wake.set()
+        self._due_queue.close()  # a dispatcher waiting to fill a batch gives up at once
 
     def _install_signals(self) -> None:
         def on_stop(signum: int, _frame: FrameType | None) -> None:
@@ -238,22 +282,29 @@ class Daemon:
             if job.id not in wanted:
                 job.remove()
                 log.info("source %s removed from seeds: unscheduled", job.id)
-        for source in wanted.values():
-            self._schedule(source)
+        # Read once: a query per source was quadratic (10,000 sources: minutes before the first crawl).
+        self._saved = self.repository.schedules.all()
+        try:
+            for source in wanted.values():
+                self._schedule(source)
+        finally:
+            self._saved = None
 
     def _schedule(self, source: Source, found_new: int | None = None) -> None:
         failures = self.repository.runs.consecutive_failures(source.name)
         when = self._timing(source, failures, found_new)
         job = self.scheduler.get_job(source.name)
-        # A run that could not start within half its interval (capped at an hour) is dropped;
+        # A timer that fires more than half its interval late (capped at an hour) is dropped, and
         # coalesce folds the missed ones into one, so a laptop waking up crawls once, not n times.
+        # A source queued behind busy dispatchers is not dropped: it waits its turn, queued once.
         grace = max(1, min(when.interval or 3600, 3600) // 2)
         if job is None:
-            job = self.scheduler.add_job(self._crawl, when.trigger, id=source.name, args=[source.name],
-                                         misfire_grace_time=grace, name=source.name,
+            job = self.scheduler.add_job(self._due, when.trigger, id=source.name, args=[source.name],
+                                         misfire_grace_time=grace, name=source.name, executor=DUE_EXECUTOR,
                                          next_run_time=self._first_run(source, when.interval))
         elif str(job.trigger) != str(when.trigger):
             job = job.reschedule(when.trigger)
+        self._due_queue.plan(source.name, job.next_run_time)
         self.repository.schedules.save(source.name, self.name, job.next_run_time, when.interval, when.reason,
                                        failures)
 
@@ -273,7 +324,7 @@ class Daemon:
         base = configured.every or default_every(self.config)
         adaptive = adapts(configured.cron, failures)
         if adaptive and source.name not in self._intervals:
-            saved = self.repository.schedules.all().get(source.name)
+            saved = (self.repository.schedules.all() if self._saved is None else self._saved).get(source.name)
             self._intervals[source.name] = saved.interval if saved and saved.interval and not saved.failures else base
         when = timing(base, configured.cron, failures, self._intervals.get(source.name), found_new,
                       self.options.jitter)
@@ -281,21 +332,49 @@ class Daemon:
             self._intervals[source.name] = when.interval
         return when
 
-    def _crawl(self, name: str) -> None:
-        if self._stop.is_set():
+    def _due(self, name: str) -> None:
+        """A source's timer fired: queue it for a batch (unless it is queued or being crawled)."""
+        # The job holds its next run already: APScheduler moves it on under the lock get_job waits for.
+        job = self.scheduler.get_job(name)
+        wait = wait_for_company(self._intervals.get(name), self.options.batch_wait)
+        if self._due_queue.put(name, wait, job.next_run_time if job is not None else None):
+            self.scheduler.add_job(self._dispatch, name="dispatch", misfire_grace_time=None)
+
+    def _dispatch(self) -> None:
+        """Crawl batches of due sources until none is left (one of up to --max-parallel)."""
+        while batch := self._due_queue.take():
+            try:
+                self._crawl_batch(batch)
+            except Exception:
+                # These sources must be queued again by their timers and this dispatcher must go on
+                # (the database failing, most likely); the traceback is for a bug report.
+                log.exception("crawl of %s failed", ", ".join(d.name for d in batch))
+            finally:
+                self._due_queue.done(batch)
+
+    def _crawl_batch(self, batch: list[Due]) -> None:
+        sources = {s.name: s for s in self.config.sources} if self.config is not None else {}
+        # A source removed from seeds while it waited would fail the whole child (unknown source).
+        due = [d for d in batch if d.name in sources]
+        if not due or self._stop.is_set():
             return
-        log.info("crawl start: %s", name)
-        result = self.launcher.run(self._snapshot, name)
-        s = result.summary or {}
-        log.info("crawl end: %s outcome=%s seconds=%.1f pages=%s new=%s matched=%s duplicates=%s skipped=%s errors=%s",
-                 name, result.outcome, result.seconds, s.get("pages", 0), s.get("new", 0),
-                 s.get("matched", 0), s.get("duplicates", 0), s.get("skipped", 0), s.get("errors", 0))
-        if self.config is not None and not self._stop.is_set():
-            source = next((x for x in self.config.sources if x.name == name), None)
-            if source is not None:
+        for d in due:
+            log.info("crawl start: %s planned=%s batch=%d", d.name, d.planned.isoformat(), len(due))
+        results = self.launcher.run_batch(self._snapshot, [d.name for d in due])
+        matched = False
+        for result in results:
+            s = result.summary or {}
+            # The run's own outcome when it has one: a child that ran may still have failed this source.
+            outcome = s.get("outcome") or result.outcome
+            log.info("crawl end: %s outcome=%s seconds=%.1f pages=%s new=%s matched=%s duplicates=%s skipped=%s "
+                     "errors=%s", result.source, outcome, result.seconds, s.get("pages", 0), s.get("new", 0),
+                     s.get("matched", 0), s.get("duplicates", 0), s.get("skipped", 0), s.get("errors", 0))
+            matched = matched or bool(s.get("matched"))
+            source = sources.get(result.source)
+            if source is not None and not self._stop.is_set():
                 found = int(s.get("new", 0)) if result.outcome == Outcome.OK else None
                 self._schedule(source, found_new=found)
-        if s.get("matched"):
+        if matched:
             self._deliver_soon.set()
 
     # -- alerts ----------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class DemoResult:
     db_url: str
     runs: list[RunRecord]
     articles: list[StoredArticle]
+    seeds: Path | None = None
 
 
 def run_demo(folder: Path, log_level: str = "WARNING",
@@ -60,6 +61,6 @@ def run_demo(folder: Path, log_level: str = "WARNING",
         repository = Repository.open(db_url)
         try:
             runs = crawl_sources(config, list(config.sources), repository, log_level=log_level).runs
-            return DemoResult(db_url, runs, repository.articles.query(ArticleFilter()))
+            return DemoResult(db_url, runs, repository.articles.query(ArticleFilter()), seeds_dir)
         finally:
             repository.close()

@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 # its own transaction.
 GRACEFUL_STOP_SECONDS = 5.0
 HARD_STOP_SECONDS = 3.0
+# The time limit applies to each source of a batch inside the child (crawler.deadline), from when
+# its spider opens; the child's own limit is a backstop for a child whose reactor is stuck (a
+# callback looping on the CPU), so it allows for the start-up before the sources' clocks start
+# (1-2 s, and ~12 ms a source of Scrapy set-up: bench/capacity.py) and for closing.
+BACKSTOP_SECONDS = 30.0
+BACKSTOP_PER_SOURCE = 0.1
 # Not a run outcome: the child found the source's lease held by another process and did not crawl.
 SKIPPED = contract.SKIPPED
 
@@ -87,7 +93,7 @@ class Launcher:
         # The database URL goes by environment, not argv: a password in it would show in `ps`.
         env = {**os.environ, contract.DB_ENV: self.db_url, contract.SEEDS_ENV: str(seeds_dir),
                contract.SOURCE_ENV: source if isinstance(source, str) else ",".join(source),
-               contract.RESULT_ENV: str(result),
+               contract.RESULT_ENV: str(result), contract.TIME_LIMIT_ENV: str(self.time_limit),
                contract.LOG_LEVEL_ENV: self.log_options.level, contract.LOG_FORMAT_ENV: self.log_options.format}
         env.pop(contract.LOG_FILE_ENV, None)
         if self.log_options.file is not None:
@@ -112,7 +118,7 @@ class Launcher:
             with self._lock:
                 self._children[child.pid] = child
             try:
-                outcome: str = self._wait(child)
+                outcome: str = self._wait(child, child_limit(self.time_limit, len(sources)))
             finally:
                 with self._lock:
                     self._children.pop(child.pid, None)
@@ -148,12 +154,12 @@ class Launcher:
                                            reason="the crawl did not start (see the child's log)"))
         return results
 
-    def _wait(self, child: subprocess.Popen[bytes]) -> str:
+    def _wait(self, child: subprocess.Popen[bytes], limit: float) -> str:
         try:
-            child.wait(timeout=self.time_limit)
+            child.wait(timeout=limit)
             return Outcome.OK
         except subprocess.TimeoutExpired:
-            log.warning("crawl child %d over its time limit of %.0fs: stopping it", child.pid, self.time_limit)
+            log.warning("crawl child %d over its time limit of %.0fs: stopping it", child.pid, limit)
         return stop_child(child, self.stop_grace, over_time=True)
 
     def _settle(self, holder: str, sources: Sequence[str], outcome: str) -> None:
@@ -178,6 +184,11 @@ class Launcher:
             t.start()
         for t in threads:
             t.join()
+
+
+def child_limit(time_limit: float, sources: int) -> float:
+    """Return how long a child crawling `sources` sources, each within `time_limit`, may run."""
+    return time_limit + BACKSTOP_SECONDS + BACKSTOP_PER_SOURCE * sources
 
 
 def stop_child(child: subprocess.Popen[bytes], grace: float, over_time: bool = False) -> str:

@@ -19,7 +19,7 @@ from store.database import Database
 from store.errors import StoreError
 from store.models import Article, ArticleBand, ArticleUrl, ArticleVersion, Match, Run
 from store.records import AddOutcome, AddStatus, ArticleFilter, NewArticle, StoredArticle, utcnow
-from store.stories import NEAR_DUPLICATE_BITS, StoryIndex
+from store.stories import NEAR_DUPLICATE_BITS, StoryIndex, first_copy_key
 
 # Any constant: the advisory lock PostgreSQL writers take to number articles in commit order.
 LISTED_LOCK = 0x6E65_7773  # "news"
@@ -145,19 +145,34 @@ class Articles:
             return AddOutcome(AddStatus.KNOWN, known)
         exact = index.originals.get(new.content_hash)
         story = exact if exact is not None else index.story(new, max_bits)
+        leads = self._leads(conn, new, story)
         article_id = int(conn.execute(_INSERT_ARTICLE, {
             "url": new.url, "source": new.source, "title": new.title, "author": new.author,
             "published": new.published, "modified": new.modified, "language": new.language,
             "description": new.description,
             # An exact copy's text is stored once, on the original; a near copy keeps its own.
-            "text": None if exact is not None else new.text, "content_hash": new.content_hash,
-            "simhash": new.simhash, "first_seen": utcnow(), "run_id": new.run_id, "duplicate_of": story,
-            "listed": next(listed),
+            "text": None if exact is not None and leads is None else new.text, "content_hash": new.content_hash,
+            "simhash": new.simhash, "first_seen": utcnow(), "run_id": new.run_id,
+            "duplicate_of": story if leads is None else None, "listed": leads if leads is not None else next(listed),
         }).scalar_one())
-        index.note_article(new, urls, article_id, story)
-        if story is not None:
+        if leads is not None and story is not None:  # the former lead and its copies follow this one
+            conn.execute(update(Article).where(or_(Article.id == story, Article.duplicate_of == story)).values(
+                duplicate_of=article_id))
+            index.lead(story, article_id)
+        index.note_article(new, urls, article_id, story if leads is None else None)
+        if story is not None:  # a new lead too is counted as the copy it is: its story was new before
             return AddOutcome(AddStatus.DUPLICATE, article_id, duplicate_of=story)
         return AddOutcome(AddStatus.NEW, article_id)
+
+    def _leads(self, conn: Connection, new: NewArticle, story: int | None) -> int | None:
+        """`story`'s listed position (nobody is shown it twice) if `new` is to lead it (stories.first_copy_key):
+        only within one run, where which copy came first is a race; an earlier run's lead stays (feeds, alerts)."""
+        if story is None or new.run_id is None:
+            return None
+        lead = conn.execute(select(Article.published, Article.url, Article.run_id, Article.listed).where(
+            Article.id == story)).one()
+        first = first_copy_key(new.published, new.url) < first_copy_key(lead.published, lead.url)
+        return int(lead.listed or 0) if lead.run_id == new.run_id and first else None
 
     def _insert_children(self, conn: Connection, news: Sequence[NewArticle], outcomes: Sequence[AddOutcome]) -> None:
         urls, bands, matches = [], [], []

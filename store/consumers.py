@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import insert, select, update
 
 from store.database import Database
@@ -20,6 +22,11 @@ class Consumers:
         with self.db.read() as conn:
             value = conn.execute(select(Consumer.last_article_id).where(Consumer.name == name)).scalar()
         return int(value or 0)
+
+    def moved(self, name: str) -> datetime | None:
+        """Return when this consumer's cursor last moved (None if it never did): `--new` found nothing since."""
+        with self.db.read() as conn:
+            return conn.execute(select(Consumer.updated).where(Consumer.name == name)).scalar()
 
     def advance(self, name: str, last_article_id: int) -> None:
         """Move a consumer's `--new` cursor forward (never back)."""

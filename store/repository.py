@@ -13,6 +13,7 @@ from store.database import Database
 from store.db import open_db
 from store.leases import Leases
 from store.matches import Matches
+from store.names import Names
 from store.runs import Runs
 from store.schedules import Schedules
 from store.search import Search
@@ -35,11 +36,13 @@ class Repository:
         self.search = Search(self.db, self.articles)
         self.matches = Matches(self.db)
         self.alerts = Alerts(self.db)
+        self.names = Names(self.db)
 
     @classmethod
-    def open(cls, url: str, migrate: bool = True) -> Repository:
-        """Open the database at `url` (bringing its schema up to date unless told not to)."""
-        return cls(open_db(url, migrate=migrate))
+    def open(cls, url: str, migrate: bool = True, create: bool = True) -> Repository:
+        """Open the database at `url` (bringing its schema up to date unless told not to); with
+        `create=False`, a reader's: NoDatabase when there is none, read-only when it may not write."""
+        return cls(open_db(url, migrate=migrate, create=create))
 
     def close(self) -> None:
         """Close every pooled connection."""

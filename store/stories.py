@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from store.records import NewArticle
 
@@ -29,6 +30,13 @@ def distance(a: int, b: int) -> int:
 
 def _near(simhash_a: int, simhash_b: int, max_bits: int) -> bool:
     return distance(simhash_a, simhash_b) <= max_bits
+
+
+def first_copy_key(published: datetime | None, url: str) -> tuple[bool, datetime, str]:
+    """Order a story's copies found in one crawl: the earliest published first (undated last), then
+    the URL. Which of two copies was stored first is a race between their fetches; this is not."""
+    when = published.astimezone(UTC) if published and published.tzinfo else (published or datetime.max)
+    return (published is None, when.replace(tzinfo=UTC), url)
 
 
 def same_story(bands_a: tuple[int, ...], simhash_a: int, bands_b: tuple[int, ...], simhash_b: int,
@@ -65,6 +73,12 @@ class StoryIndex:
         for pair in enumerate(new.bands):
             self.bands.setdefault(pair, []).append(article_id)
         self.simhashes[article_id] = (new.simhash, story)
+
+    def lead(self, old: int, new: int) -> None:
+        """Make article `new` the first copy of the story that `old` led (its copies follow it)."""
+        self.originals = {h: new if a == old else a for h, a in self.originals.items()}
+        self.simhashes = {a: (simhash, new if a == old or story == old else story)
+                          for a, (simhash, story) in self.simhashes.items()}
 
     def story(self, new: NewArticle, max_bits: int = NEAR_DUPLICATE_BITS) -> int | None:
         """Return the story (its first article's id) whose text is within max_bits of the new one."""

@@ -73,7 +73,7 @@ def screenshot(browser: Any, name: str) -> Path:
 
 def test_read_filter_open_and_follow_the_feed(driver: Any, served: Served, web_store: WebStore) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver.get(served.url + "articles")
     stories = driver.find_elements(By.CSS_SELECTOR, "li.story h2 a")
@@ -84,6 +84,8 @@ def test_read_filter_open_and_follow_the_feed(driver: Any, served: Served, web_s
     rule = "digital-manufacturing"
     Select(driver.find_element(By.NAME, "rule")).select_by_value(rule)
     driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    # The click only starts the navigation: wait (with a deadline) for the filtered page.
+    WebDriverWait(driver, 30).until(lambda d: f"rule={rule}" in d.current_url)
     assert driver.current_url.startswith(served.url + f"articles?rule={rule}&")
     titles = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "li.story h2 a")]
     assert titles == [a["title"] for a in query_json(web_store.db, "--rule", rule)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,8 @@ def test_demo_finds_the_relevant_sample_articles(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "newsmon.db").exists()
     # It ends by saying how to read the results in a browser.
     db = f"sqlite:///{(tmp_path / 'demo' / 'newsmon.db').resolve()}"
-    assert f"newsmon --db {db} serve\nthen open http://127.0.0.1:8765/" in proc.stderr
+    seeds = (tmp_path / "demo" / "seeds").resolve()
+    assert f"newsmon --db {db} --seeds {seeds} serve\nthen open http://127.0.0.1:8765/" in proc.stderr
 
 
 @pytest.mark.parametrize("command", [[], ["crawl"], ["crawl", "now"], ["query"], ["runs"], ["sources"],
@@ -89,10 +91,10 @@ def test_sources_lists_the_default_seeds() -> None:
     assert {"china-daily-business", "xinhua-english"} <= names
 
 
-def test_query_on_an_empty_database(tmp_path: Path) -> None:
+def test_query_without_a_database_creates_none(tmp_path: Path) -> None:
     proc = run_cli("--db", f"sqlite:///{tmp_path / 'n.db'}", "query", "--new", "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == []
+    assert proc.returncode == 1 and proc.stderr.startswith(f"Error: no newsmon database at {tmp_path / 'n.db'}")
+    assert not (tmp_path / "n.db").exists()
 
 
 def test_log_file_may_not_go_into_the_seeds_folder(tmp_path: Path) -> None:
@@ -121,7 +123,7 @@ def test_a_password_in_the_db_url_never_shows(tmp_path: Path, pg_schema_url: str
                        env={"NEWSMON_RETRY_TIMES": "0"})
         outputs.append(proc.stdout + proc.stderr)
         assert proc.returncode in (0, 1), proc.stderr
-    bad = run_cli("--db", with_password.replace("127.0.0.1", "127.0.0.1:1"), "query")
+    bad = run_cli("--db", re.sub(r"@([^/:@]+)(:\d+)?/", r"@\1:1/", with_password), "query")  # nothing listens
     outputs.append(bad.stdout + bad.stderr)
     assert bad.returncode == 1
     assert all("Sup3rS3cret" not in out for out in outputs)

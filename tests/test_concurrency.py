@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from store.repository import Repository
 from tests.conftest import FAST_CRAWL_ENV, ROOT, cli_json, run_cli, write_seeds
 from tests.sites import TimedSiteServer, serve_stories
 
@@ -29,7 +30,7 @@ def test_parallel_crawls_and_readers_on_one_database(db_url: str, tmp_path: Path
                           offset=w * 31)
         seeds = write_seeds(tmp_path / "seeds", *({"name": f"s{w}", "feeds": [f"{server.url}/s{w}.xml"],
                                                    "allow": [f"/s{w}/"]} for w in range(WRITERS)))
-        assert run_cli("--db", db_url, "query").returncode == 0  # create the schema once, up front
+        Repository.open(db_url).close()  # create the schema once, up front (readers never create it)
         env = {**os.environ, **FAST_CRAWL_ENV}
         crawls = [subprocess.Popen([sys.executable, "-m", "scheduler", "--db", db_url, "--seeds", str(seeds),
                                     "crawl", "now", "--source", f"s{w}", "--format", "json"], cwd=ROOT, env=env,
@@ -54,7 +55,7 @@ def test_parallel_crawls_and_readers_on_one_database(db_url: str, tmp_path: Path
 
 def test_a_read_only_database_is_a_clear_error(tmp_path: Path) -> None:
     db_file = tmp_path / "n.db"
-    assert run_cli("--db", f"sqlite:///{db_file}", "query").returncode == 0
+    Repository.open(f"sqlite:///{db_file}").close()
     before = db_file.read_bytes()
     seeds = write_seeds(tmp_path / "seeds", {"name": "s", "feeds": ["http://127.0.0.1:9/rss.xml"]})
     proc = run_cli("--db", f"sqlite:///file:{db_file}?mode=ro&uri=true", "--seeds", str(seeds), "crawl", "now")
@@ -78,7 +79,7 @@ def test_a_full_disk_is_a_clear_error_and_corrupts_nothing(tmp_path: Path) -> No
             paths = serve_stories(server, 40, path="/news/2024-10/01/full-{n}.html", title="F{n}",
                                   lead="<p>Story {n}.</p>", paragraphs=6)
             seeds = write_seeds(tmp_path / "seeds", {"name": "s", "feeds": [f"{server.url}/rss.xml"]})
-            assert run_cli("--db", f"sqlite:///{db_file}", "query").returncode == 0
+            Repository.open(f"sqlite:///{db_file}").close()
             filler = mount / "filler"
             free = shutil.disk_usage(mount).free
             filler.write_bytes(b"\0" * max(0, free - 120_000))  # leave room for a few articles only

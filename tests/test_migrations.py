@@ -70,3 +70,25 @@ def test_oldest_schema_with_data_upgrades_intact(db_url: str) -> None:
         assert (new.url, new.listed, new.score) == ("https://x/3", 3, 0.7)
     finally:
         repo.close()
+
+
+def test_processes_opening_one_new_postgresql_database_at_once_migrate_it_once(pg_schema_url: str) -> None:
+    # Workers started together all find the schema missing; without a lock, the second CREATE TABLE
+    # fails on PostgreSQL's catalog (duplicate key in pg_type) and that worker exits.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = "import sys; from store.repository import Repository; Repository.open(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg_schema_url], cwd=ROOT, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    results = [(p.communicate(timeout=120)[1], p.returncode) for p in procs]
+    results = [(rc, err) for err, rc in results]
+    assert all(rc == 0 for rc, _ in results), results
+    engine = create_engine(pg_schema_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION
+    finally:
+        engine.dispose()

@@ -168,10 +168,11 @@ def test_each_skip_is_one_info_line_and_listed_by_runs_skipped(name: str, reques
     assert proc.returncode == 0, proc.stderr
     run_id = crawled.run["id"]
     for url, reason in skips.items():
-        assert f"run {run_id} {crawled.run['source']}: skipped {url}: {reason}" in proc.stdout
+        # A long reason is wrapped to the width, the URL on a line of its own.
+        assert f"run {run_id} {crawled.run['source']}: skipped, {reason} {url}" in " ".join(proc.stdout.split())
     (listed,) = cli_json(crawled.db, "runs")
     assert listed["skip_list"] == crawled.run["skip_list"] and listed["skipped"] == len(skips)
-    assert "skipped" in run_cli("--db", crawled.db, "runs").stdout  # the table's column
+    assert " skip " in run_cli("--db", crawled.db, "runs").stdout  # the table's column (`skipped` in JSON)
 
 
 # -- The store: all counted, a bounded number kept -------------------------------------------------

@@ -316,6 +316,7 @@ def test_port_in_use_is_one_error_line_and_ctrl_c_exits_0(web_store: WebStore, t
 
 def test_an_empty_store_says_what_to_do(tmp_path: Path, web_store: WebStore) -> None:
     empty = WebStore(f"sqlite:///{tmp_path / 'empty.db'}", web_store.seeds, web_store.mark, 0, 0, 0)
+    Repository.open(empty.db).close()  # a database with nothing in it (serve, a reader, creates none)
     with serving(empty, tmp_path / "stderr.log") as app:
         assert "No matched stories yet: run <code>newsmon crawl now</code>" in page(app, "/articles")
         assert "No crawls yet: run <code>newsmon crawl now</code>" in page(app, "/runs")

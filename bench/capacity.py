@@ -1,0 +1,325 @@
+"""How many sources one machine can watch: `newsmon daemon` against a simulated web of thousands.
+
+Usage: python bench/capacity.py [--sources 500] [--rounds 3] [--every 60] [--batch-size 200]
+                                [--compare 1] [--sweep 1,10,50,200] [--full]
+Serves --sources sources on loopback (bench/simweb.py: one host each in 127.0.0.0/8, a feed, a
+sitemap and a listing page that answer 304 while unchanged), each with two articles. A first
+daemon run crawls every source once (the warm-up: what a deployment has behind it). Then the real
+daemon (a child process, --max-parallel 2, every source `every` --every seconds, the default
+rules) runs for --rounds intervals while 3% of the sources publish an article in each, and is
+stopped with SIGTERM. Printed: CPU seconds per check (the daemon's and its children's, from
+getrusage(RUSAGE_CHILDREN) around the run, over the checks the runs table counts), publication
+to stored (p50, p99), schedule lateness (a run's start against the plan the daemon logged, p50,
+p99), daemon and children peak RSS, database size, and the sources one 2-core machine could watch
+at a 30-minute interval with 25% of its CPU. --compare 1 runs the same on a few sources with
+--batch-size 1 (one child per due source, as before batches) and prints the ratio last; --sweep
+first measures CPU per quiet check for each batch size given, with the daemon's launcher alone.
+--full: 10,000 sources, every 600 s, 3 rounds (about an hour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.daemon_memory import children
+from bench.simweb import SimWeb
+from crawler.config import copy_default_rules
+from scheduler.batches import BATCH_SIZE
+from store.records import ArticleFilter
+from store.repository import Repository
+
+PUBLISHING_SHARE = 0.03
+# The goal's deployment: sources every 30 minutes on a 2-core machine, a quarter of it busy.
+INTERVAL, CORES, BUSY = 1800, 2, 0.25
+_START = re.compile(r"^(\S+ \S+) .*crawl start: (\S+) planned=(\S+) batch=(\d+)")
+
+
+@dataclass
+class Phase:
+    """One daemon run: what it cost, what it did, and how late and how fast."""
+
+    batch_size: int
+    sources: int
+    seconds: float
+    cpu: float  # daemon + children, seconds
+    daemon_cpu: float
+    checks: int
+    found_new: int
+    published: int
+    delays: list[float]  # publication to stored, seconds
+    unstored: int
+    lateness: list[float]  # runs planned after the first interval: the steady state
+    backlog: list[float]  # runs planned in the first interval, due sources queued at start among them
+    batches: list[int]
+    daemon_rss: int  # KiB, peak
+    child_rss: int  # KiB, peak of any child
+
+    @property
+    def per_check(self) -> float:
+        return self.cpu / max(1, self.checks)
+
+
+def proc_status(pid: int, key: str) -> int:
+    """Return a /proc/PID/status field in KiB (VmHWM, VmRSS), 0 if the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def own_cpu(pid: int) -> float:
+    """Return a process's own CPU seconds so far (not its children's), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def write_seeds(folder: Path, web: SimWeb, count: int, every: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["[settings]", f'every = "{every}s"', ""]
+    for i in range(count):
+        base = web.base(i)
+        lines += ["[[source]]", f'name = "s{i}"', f'feeds = ["{base}/feed.xml"]', f'sitemaps = ["{base}/sitemap.xml"]',
+                  f'start_urls = ["{base}/news/"]', ""]
+    (folder / "sources.toml").write_text("\n".join(lines), encoding="utf-8")
+    copy_default_rules(folder)
+    return folder
+
+
+def run_daemon(work: Path, db: str, seeds: Path, batch_size: int,
+               done: Callable[[], bool]) -> tuple[float, float, int, int, Path]:
+    """Run the daemon until done(), then SIGTERM it; return (CPU of it and its children, its own CPU,
+    its peak RSS, its children's peak RSS, its log)."""
+    log = work / f"daemon-{time.monotonic_ns()}.log"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds), "--log-level",
+                               "info", "--log-file", str(log), "daemon", "--max-parallel", "2", "--batch-size",
+                               str(batch_size), "--grace", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    daemon_rss = child_rss = 0
+    daemon_cpu = 0.0
+    while daemon.poll() is None and not done():
+        daemon_rss = max(daemon_rss, proc_status(daemon.pid, "VmHWM"))
+        daemon_cpu = max(daemon_cpu, own_cpu(daemon.pid))
+        for pid in descendants(daemon.pid):
+            child_rss = max(child_rss, proc_status(pid, "VmHWM"))
+        time.sleep(0.5)
+    daemon.send_signal(signal.SIGTERM)
+    while daemon.poll() is None:  # the last batches finish within --grace
+        daemon_cpu = max(daemon_cpu, own_cpu(daemon.pid))
+        time.sleep(0.2)
+    err = daemon.communicate()[1]
+    if daemon.returncode != 0:
+        raise SystemExit(f"the daemon exited {daemon.returncode}: {err.decode()[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return cpu, daemon_cpu, daemon_rss, child_rss, log
+
+
+def warm_up(work: Path, db: str, seeds: Path, count: int, batch_size: int) -> None:
+    """Crawl every source once (their first articles stored, their validators saved)."""
+    repo = Repository.open(db)
+
+    def crawled() -> bool:
+        return len({r.source for r in repo.runs.recent(limit=count * 3) if r.finished}) >= count
+
+    started = time.monotonic()
+    run_daemon(work, db, seeds, batch_size, crawled)
+    repo.close()
+    print(f"warm-up: every one of {count} sources crawled once in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def sweep(db: str, seeds: Path, count: int, sizes: list[int]) -> list[tuple[int, int, float]]:
+    """CPU per quiet check by batch size: crawl children (the daemon's launcher) over sources with
+    nothing new; return (batch size, checks, CPU seconds per check) for each size."""
+    from scheduler.jobs import Launcher
+
+    repo = Repository.open(db)
+    out = []
+    try:
+        launcher = Launcher(repo, db, time_limit=600)
+        for size in sizes:
+            # Enough children to average over, few enough to take a minute: ~30 s of CPU each.
+            checks = min(count, max(size * 2, 20 if size == 1 else 100))
+            names = [f"s{i}" for i in range(checks)]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            for start in range(0, checks, size):
+                for result in launcher.run_batch(seeds, names[start:start + size]):
+                    if (result.summary or {}).get("new"):
+                        raise SystemExit(f"{result.source} found something new: the sweep counts quiet checks")
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            out.append((size, checks, cpu / checks))
+            print(f"  batch {size:>4}: {checks:>4} quiet checks, {1000 * cpu / checks:7.1f} ms CPU each", flush=True)
+    finally:
+        repo.close()
+    return out
+
+
+def measure(work: Path, db: str, web: SimWeb, count: int, every: int, rounds: int, batch_size: int) -> Phase:
+    """Run the daemon for `rounds` intervals over the first `count` sources while some publish."""
+    seeds = write_seeds(work / f"seeds-{count}", web, count, every)
+    published: dict[str, float] = {}
+    stop = threading.Event()
+
+    def publish() -> None:
+        rng = random.Random(count * 31 + batch_size)
+        for _ in range(rounds):
+            chosen = rng.sample(range(count), max(1, round(count * PUBLISHING_SHARE)))
+            at = sorted(rng.uniform(0, every) for _ in chosen)
+            start = time.monotonic()
+            for i, offset in zip(chosen, at, strict=True):
+                if stop.wait(max(0.0, start + offset - time.monotonic())):
+                    return
+                url = web.publish(i)
+                published[url] = web.published[url]
+            stop.wait(max(0.0, start + every - time.monotonic()))
+
+    begun = datetime.now().astimezone()
+    started = time.monotonic()
+    publisher = threading.Thread(target=publish, daemon=True)
+    publisher.start()
+    end = started + rounds * every
+    cpu, daemon_cpu, daemon_rss, child_rss, log = run_daemon(work, db, seeds, batch_size,
+                                                             lambda: time.monotonic() >= end)
+    stop.set()
+    seconds = time.monotonic() - started
+    repo = Repository.open(db)
+    try:
+        runs = [r for r in repo.runs.recent(limit=1_000_000) if r.started >= begun]
+        articles = repo.articles.query(ArticleFilter(include_all=True, limit=None))
+        stored = {a.url: a.first_seen.timestamp() for a in articles}
+    finally:
+        repo.close()
+    delays = [stored[u] - t for u, t in published.items() if u in stored]
+    late, batches = _lateness(log, runs)
+    steady = [s for planned, s in late if planned.timestamp() >= begun.timestamp() + every]
+    backlog = [s for planned, s in late if planned.timestamp() < begun.timestamp() + every]
+    return Phase(batch_size, count, seconds, cpu, daemon_cpu, len(runs), sum(1 for r in runs if r.new),
+                 len(published), delays, len(published) - len(delays), steady, backlog, batches, daemon_rss,
+                 child_rss)
+
+
+def _lateness(log: Path, runs: list[object]) -> tuple[list[tuple[datetime, float]], list[int]]:
+    """Each run's plan and its start minus that plan, the plan the daemon logged for it (the latest
+    before the start); and the batch sizes logged."""
+    plans: dict[str, list[datetime]] = defaultdict(list)
+    batches = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        found = _START.match(line)
+        if found:
+            plans[found[2]].append(datetime.fromisoformat(found[3]))
+            batches.append(int(found[4]))
+    late = []
+    for run in runs:
+        before = [p for p in plans.get(run.source, ()) if p <= run.started]  # type: ignore[attr-defined]
+        if before:
+            late.append((max(before), (run.started - max(before)).total_seconds()))  # type: ignore[attr-defined]
+    return late, batches
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(phase: Phase, every: int, db_file: Path) -> None:
+    mean_batch = statistics.mean(phase.batches) if phase.batches else 0.0
+    print(f"\n--batch-size {phase.batch_size}: {phase.sources} sources every {every} s, {phase.seconds:.0f} s, "
+          f"{phase.checks} checks ({phase.found_new} found new articles), batches of {mean_batch:.1f} on average")
+    print(f"  CPU: {phase.cpu:.1f} s ({phase.daemon_cpu:.1f} s the daemon's own) = "
+          f"{1000 * phase.per_check:.1f} ms per check (goal <= 20 ms)")
+    print(f"  publication to stored: p50 {pct(phase.delays, 0.5):.1f} s, p99 {pct(phase.delays, 0.99):.1f} s of "
+          f"{phase.published} published ({phase.unstored} not stored by the end; goal p99 < {every} s)")
+    print(f"  schedule lateness after the first interval: p50 {pct(phase.lateness, 0.5):.1f} s, "
+          f"p99 {pct(phase.lateness, 0.99):.1f} s of {len(phase.lateness)} runs (goal p99 < {every / 10:.0f} s); "
+          f"in the first (the backlog due at start): p50 {pct(phase.backlog, 0.5):.1f} s, "
+          f"p99 {pct(phase.backlog, 0.99):.1f} s")
+    print(f"  peak RSS: daemon {phase.daemon_rss / 1024:.0f} MB, crawl children {phase.child_rss / 1024:.0f} MB")
+    size = sum(p.stat().st_size for p in db_file.parent.glob(db_file.name + "*"))
+    print(f"  database: {size / 1e6:.1f} MB")
+
+
+def capacity_line(phase: Phase) -> str:
+    return (f"sources one {CORES}-core machine watches every {INTERVAL // 60} min at {BUSY:.0%} CPU "
+            f"(--batch-size {phase.batch_size}): {BUSY * CORES * INTERVAL / phase.per_check:,.0f} (goal 20,000)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--every", type=int, default=60, help="seconds between checks of a source")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--compare", type=int, default=0, metavar="B",
+                        help="also run --batch-size B on a few sources and print the ratio")
+    parser.add_argument("--full", action="store_true", help="10,000 sources every 600 s for 3 rounds")
+    parser.add_argument("--sweep", default="", metavar="B,B,...",
+                        help="first, CPU per quiet check for these batch sizes (crawl children, no daemon)")
+    args = parser.parse_args()
+    if args.full:
+        args.sources, args.every, args.rounds = 10_000, 600, 3
+    work = Path(tempfile.mkdtemp(prefix="newsmon-capacity-"))
+    db_file = work / "newsmon.db"
+    db = f"sqlite:///{db_file}"
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load {load:.2f} before the run; {args.sources} sources", flush=True)
+    try:
+        with SimWeb(args.sources, initial_articles=2) as web:
+            seeds = write_seeds(work / "seeds-warm", web, args.sources, args.every)
+            warm_up(work, db, seeds, args.sources, args.batch_size)
+            if args.sweep:
+                print("CPU per quiet check (nothing new anywhere), by batch size:")
+                sweep(db, seeds, args.sources, [int(b) for b in args.sweep.split(",")])
+            phase = measure(work, db, web, args.sources, args.every, args.rounds, args.batch_size)
+            report(phase, args.every, db_file)
+            if args.compare:
+                # One child per source costs ~1 s of CPU: a few sources say enough.
+                few = min(args.sources, 40)
+                other = measure(work, db, web, few, args.every, 1, args.compare)
+                report(other, args.every, db_file)
+        print(f"\nload after the run: {os.getloadavg()[0]:.2f}")
+        print(capacity_line(phase))
+        if args.compare:
+            print(f"CPU per check, --batch-size {args.compare} / --batch-size {args.batch_size}: "
+                  f"{other.per_check / phase.per_check:.1f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

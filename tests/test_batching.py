@@ -1,0 +1,149 @@
+"""The daemon crawls due sources in batches, one child each, and inside a batch each source keeps its
+own time limit: a hanging source ends timed_out at its limit while the others finish and are stored."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.deadline import DeadlineMiddleware
+from sample_site import Page, SiteServer
+from scheduler.batches import DueQueue, wait_for_company
+from scheduler.jobs import Launcher, child_limit
+from store.db import open_db
+from store.records import ArticleFilter, Outcome, RunRecord
+from store.repository import Repository
+from tests.conftest import FAST_CRAWL_ENV, ROOT, poll, write_seeds
+from tests.sites import serve_stories
+
+
+def _stored(repo: Repository) -> set[str]:
+    return {a.url for a in repo.articles.query(ArticleFilter(include_all=True))}
+
+
+@pytest.mark.e2e
+def test_a_hanging_source_ends_timed_out_at_its_own_limit_and_the_rest_of_its_batch_is_stored(
+        tmp_path: Path) -> None:
+    with SiteServer() as site:
+        a = serve_stories(site, 2, path="/a/2024-09/{day:02d}/story-{n}.html", feed="/a.xml")
+        b = serve_stories(site, 2, path="/b/2024-09/{day:02d}/other-{n}.html", feed="/b.xml", offset=40)
+        site.set_page("/hang.xml", Page(b"<rss/>", delay=60))
+        # The download timeout is far beyond the source's limit: only the limit can end the hang.
+        seeds = write_seeds(tmp_path / "seeds", *({"name": n, "feeds": [f"{site.url}/{n}.xml"]}
+                                                  for n in ("a", "hang", "b")),
+                            text="[settings]\ndownload_delay = 0\nretry_times = 0\ndownload_timeout = 50\n")
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        repo = Repository(open_db(db))
+        try:
+            limit = 4.0
+            started = time.monotonic()
+            results = {r.source: r for r in Launcher(repo, db, time_limit=limit).run_batch(seeds, ["a", "hang", "b"])}
+            took = time.monotonic() - started
+            # The child ended by itself, long before its own backstop (and the download timeout).
+            assert took < child_limit(limit, 3) - 10, f"the batch took {took:.1f}s"
+            assert {r.returncode for r in results.values()} == {0}
+            assert [results[s].summary["outcome"] for s in ("a", "hang", "b")] == ["ok", "timed_out", "ok"]
+            assert _stored(repo) == {site.url + p for p in a + b}
+            runs = {r.source: r for r in repo.runs.recent(limit=10)}
+            assert runs["hang"].outcome == Outcome.TIMED_OUT
+            assert (runs["hang"].finished - runs["hang"].started).total_seconds() < limit + 5
+            assert runs["a"].finished < runs["hang"].finished  # nobody waited for the hanging source
+            assert repo.leases.all() == {}
+        finally:
+            repo.close()
+
+
+def _daemon(db: str, seeds: Path, log: Path, *args: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds), "--log-level", "info",
+           "--log-file", str(log), "daemon", "--jitter", "0", "--check-every", "0.2", *args]
+    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **FAST_CRAWL_ENV}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.e2e
+def test_the_daemon_crawls_due_sources_in_batches_of_batch_size_and_logs_when_each_was_planned(
+        tmp_path: Path) -> None:
+    names = [f"s{i}" for i in range(6)]
+    with SiteServer() as site:
+        paths = {n: serve_stories(site, 1, path=f"/{n}/2024-09/{{day:02d}}/story-{{n}}.html", feed=f"/{n}.xml",
+                                  offset=7 * i) for i, n in enumerate(names)}
+        seeds = write_seeds(tmp_path / "seeds", *({"name": n, "feeds": [f"{site.url}/{n}.xml"], "every": "1h"}
+                                                  for n in names))
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        log = tmp_path / "daemon.log"
+        # Six sources due at once, one child at a time, three a child: two children.
+        proc = _daemon(db, seeds, log, "--max-parallel", "1", "--batch-size", "3")
+        repo = Repository(open_db(db))
+        try:
+            def finished() -> list[RunRecord] | None:
+                done = [r for r in repo.runs.recent(limit=50) if r.finished]
+                return done if len(done) == len(names) else None
+
+            runs = poll(finished, timeout=90, what="a finished run of each of the six sources")
+            assert _stored(repo) == {site.url + p for n in names for p in paths[n]}
+        finally:
+            repo.close()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+    # One child (holder) per batch of three.
+    assert sorted(Counter(r.holder for r in runs).values()) == [3, 3]
+    assert {r.outcome for r in runs} == {"ok"}
+    text = log.read_text(encoding="utf-8")
+    planned = {m[1]: datetime.fromisoformat(m[2])
+               for m in re.finditer(r"crawl start: (\S+) planned=(\S+) batch=3\b", text)}
+    assert set(planned) == set(names), text
+    for r in runs:
+        # Runs start after their planned time, and soon (a loose bound: a loaded machine).
+        assert 0 <= (r.started - planned[r.source]).total_seconds() < 30
+
+
+# -- the due queue on its own -----------------------------------------------------------------------
+
+def test_a_source_is_queued_once_and_batches_are_taken_full_or_when_the_first_is_ready() -> None:
+    queue = DueQueue(size=3, dispatchers=1)
+    # The first source starts the one dispatcher; others join its queue.
+    assert [queue.put(n, wait=60) for n in ("a", "b", "a", "c", "d")] == [True, False, False, False, False]
+    batch = queue.take()
+    assert [d.name for d in batch] == ["a", "b", "c"]  # full: taken without waiting
+    assert queue.put("a", wait=60) is False and queue.queued() == 1  # being crawled: its timer adds nothing
+    queue.done(batch)
+    assert queue.put("a", wait=60) is False and queue.queued() == 2  # crawled: queued again
+    queue.close()
+    assert queue.take() == []  # closed: the dispatcher ends, whatever waits
+
+
+def test_a_lone_source_is_taken_when_its_wait_is_over_and_the_wait_is_a_share_of_its_interval() -> None:
+    queue = DueQueue(size=200, dispatchers=2)
+    assert queue.put("a", wait=0.0)
+    assert [d.name for d in queue.take()] == ["a"]
+    assert queue.take() == []  # nothing left: this dispatcher ends, and the next source starts one
+    assert queue.put("b", wait=0.0)
+    # Every 1 s: it waits 50 ms for company; every 30 min: 10 s; cron (no interval): 10 s.
+    assert (wait_for_company(1), wait_for_company(1800), wait_for_company(None)) == (0.05, 10.0, 10.0)
+
+
+def test_a_requests_download_timeout_never_reaches_past_its_sources_limit() -> None:
+    mw = DeadlineMiddleware(limit=5.0)
+    mw.spider_opened()
+    slow = Request("http://127.0.0.1/feed.xml", meta={"download_timeout": 30.0})
+    mw.process_request(slow)
+    assert 0 < slow.meta["download_timeout"] <= 5.0
+    quick = Request("http://127.0.0.1/a.html", meta={"download_timeout": 1.0})
+    mw.process_request(quick)
+    assert quick.meta["download_timeout"] == 1.0  # already within the limit: left alone
+    assert mw.deadline is not None
+    mw.deadline -= 10  # the limit has passed
+    with pytest.raises(IgnoreRequest, match="time limit"):
+        mw.process_request(Request("http://127.0.0.1/b.html"))
