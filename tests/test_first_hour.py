@@ -103,14 +103,25 @@ SUPPORTED = "newsmon takes sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:
     ("sqlite:////no/such/dir/x.db", 1, "cannot open database sqlite:////no/such/dir/x.db: folder /no/such/dir"),
     ("postgresql://u:pw@127.0.0.1:1/x?connect_timeout=2", 1, "cannot open database postgresql+psycopg://u:***@"),
 ])
-@pytest.mark.parametrize("command", [("query",), ("crawl", "now", "--source", "xinhua-english")])
-def test_every_db_value_is_one_line_and_nothing_is_created(tmp_path: Path, db: str, code: int, says: str,
-                                                           command: tuple[str, ...]) -> None:
-    proc = run_cli("--db", db, *command, cwd=tmp_path)
+def test_every_db_value_is_one_line_and_nothing_is_created(tmp_path: Path, db: str, code: int, says: str) -> None:
+    # Every command checks --db the same way (store.db.database_url, before anything connects): a
+    # reader here, a writer in the test below.
+    proc = run_cli("--db", db, "query", cwd=tmp_path)
     assert proc.returncode == code, proc.stderr
     line = _one_error_line(proc)
     assert says in line, line
     assert "pw" not in line.replace("psycopg", "")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("db", "says"), [("newsmon.db", "write sqlite:///newsmon.db"),
+                                         ("postgresql://", "names no host and no database"),
+                                         ("mysql://u:pw@db.example/news", "databases are not supported")])
+def test_a_crawl_checks_its_db_value_too(tmp_path: Path, db: str, says: str) -> None:
+    proc = run_cli("--db", db, "crawl", "now", "--source", "xinhua-english", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    line = _one_error_line(proc)
+    assert says in line and "pw" not in line, line
     assert list(tmp_path.iterdir()) == []
 
 
