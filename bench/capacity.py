@@ -156,9 +156,10 @@ def warm_up(work: Path, db: str, seeds: Path, count: int, batch_size: int) -> No
         return len({r.source for r in repo.runs.recent(limit=count * 3) if r.finished}) >= count
 
     started = time.monotonic()
-    run_daemon(work, db, seeds, batch_size, crawled)
+    cpu = run_daemon(work, db, seeds, batch_size, crawled)[0]
     repo.close()
-    print(f"warm-up: every one of {count} sources crawled once in {time.monotonic() - started:.0f} s", flush=True)
+    print(f"warm-up: every one of {count} sources crawled once (2 articles each) in "
+          f"{time.monotonic() - started:.0f} s, {1000 * cpu / count:.0f} ms CPU a source", flush=True)
 
 
 def sweep(db: str, seeds: Path, count: int, sizes: list[int]) -> list[tuple[int, int, float]]:
