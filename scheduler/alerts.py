@@ -178,8 +178,7 @@ def _stories(repository: Repository, alert: Alert, claimed: Sequence[Claimed], r
 def _failed(repository: Repository, alert: Alert, target: Target, ids: list[int], result: SendResult,
             report: PassReport) -> None:
     error = result.error or "send failed"
-    state = next(s for s in repository.alerts.states() if s.alert == alert.name and s.target == target.key)
-    wait = min(RETRY_CEILING, alert.retry * 2 ** min(state.failures, 16))
+    wait = min(RETRY_CEILING, alert.retry * 2 ** min(repository.alerts.failures(alert.name, target.key), 16))
     streak = repository.alerts.failed(alert.name, target.key, ids, error, utcnow() + timedelta(seconds=wait),
                                       GIVE_UP_AFTER)
     report.failed += len(ids)

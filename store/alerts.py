@@ -131,6 +131,11 @@ class Alerts:
                 failures=AlertTarget.failures + 1, retry_at=retry_at, last_error=error))
             return int(conn.execute(select(AlertTarget.failures).where(*_key(alert, target))).scalar_one())
 
+    def failures(self, alert: str, target: str) -> int:
+        """The target's failed sends in a row (0 for an unknown target)."""
+        with self.db.read() as conn:
+            return int(conn.execute(select(AlertTarget.failures).where(*_key(alert, target))).scalar() or 0)
+
     def drop(self, ids: Sequence[int], reason: str) -> None:
         """Settle claimed messages that must not be sent (their story no longer matches)."""
         with self.db.write() as conn:
