@@ -14,7 +14,9 @@ p99), daemon and children peak RSS, database size, and the sources one 2-core ma
 at a 30-minute interval with 25% of its CPU. --compare 1 runs the same on a few sources with
 --batch-size 1 (one child per due source, as before batches) and prints the ratio last; --sweep
 first measures CPU per quiet check for each batch size given, with the daemon's launcher alone.
---full: 10,000 sources, every 600 s, 3 rounds (about an hour).
+--quiet-rounds (default 1) first runs the daemon that many intervals with nothing published: the
+CPU per quiet check, the daemon's and its children's (the goal's figure). --full: 10,000 sources,
+every 600 s, 3 rounds (about an hour).
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.daemon_memory import children
 from bench.simweb import SimWeb
 from crawler.config import copy_default_rules
+from scheduler import batches
 from scheduler.batches import BATCH_SIZE
 from store.records import ArticleFilter
 from store.repository import Repository
 
 PUBLISHING_SHARE = 0.03
+# The daemon's --child-batches (--child-batches here sets it).
+CHILD_BATCHES = [batches.CHILD_BATCHES]
 # The goal's deployment: sources every 30 minutes on a 2-core machine, a quarter of it busy.
 INTERVAL, CORES, BUSY = 1800, 2, 0.25
 _START = re.compile(r"^(\S+ \S+) .*crawl start: (\S+) planned=(\S+) batch=(\d+)")
@@ -127,7 +132,8 @@ def run_daemon(work: Path, db: str, seeds: Path, batch_size: int,
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds), "--log-level",
                                "info", "--log-file", str(log), "daemon", "--max-parallel", "2", "--batch-size",
-                               str(batch_size), "--grace", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               str(batch_size), "--child-batches", str(CHILD_BATCHES[0]), "--grace", "600"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     daemon_rss = child_rss = 0
     daemon_cpu = 0.0
     while daemon.poll() is None and not done():
@@ -189,8 +195,10 @@ def sweep(db: str, seeds: Path, count: int, sizes: list[int]) -> list[tuple[int,
     return out
 
 
-def measure(work: Path, db: str, web: SimWeb, count: int, every: int, rounds: int, batch_size: int) -> Phase:
-    """Run the daemon for `rounds` intervals over the first `count` sources while some publish."""
+def measure(work: Path, db: str, web: SimWeb, count: int, every: int, rounds: int, batch_size: int,
+            share: float = PUBLISHING_SHARE) -> Phase:
+    """Run the daemon for `rounds` intervals over the first `count` sources while `share` of them
+    publish in each."""
     seeds = write_seeds(work / f"seeds-{count}", web, count, every)
     published: dict[str, float] = {}
     stop = threading.Event()
@@ -198,7 +206,7 @@ def measure(work: Path, db: str, web: SimWeb, count: int, every: int, rounds: in
     def publish() -> None:
         rng = random.Random(count * 31 + batch_size)
         for _ in range(rounds):
-            chosen = rng.sample(range(count), max(1, round(count * PUBLISHING_SHARE)))
+            chosen = rng.sample(range(count), round(count * share))
             at = sorted(rng.uniform(0, every) for _ in chosen)
             start = time.monotonic()
             for i, offset in zip(chosen, at, strict=True):
@@ -289,9 +297,14 @@ def main() -> None:
     parser.add_argument("--compare", type=int, default=0, metavar="B",
                         help="also run --batch-size B on a few sources and print the ratio")
     parser.add_argument("--full", action="store_true", help="10,000 sources every 600 s for 3 rounds")
+    parser.add_argument("--quiet-rounds", type=int, default=1,
+                        help="first, this many intervals with nothing published: CPU per quiet check")
     parser.add_argument("--sweep", default="", metavar="B,B,...",
                         help="first, CPU per quiet check for these batch sizes (crawl children, no daemon)")
+    parser.add_argument("--child-batches", type=int, default=batches.CHILD_BATCHES,
+                        help="the daemon's --child-batches (1: a fresh crawl process per batch)")
     args = parser.parse_args()
+    CHILD_BATCHES[0] = args.child_batches
     if args.full:
         args.sources, args.every, args.rounds = 10_000, 600, 3
     work = Path(tempfile.mkdtemp(prefix="newsmon-capacity-"))
@@ -306,6 +319,13 @@ def main() -> None:
             if args.sweep:
                 print("CPU per quiet check (nothing new anywhere), by batch size:")
                 sweep(db, seeds, args.sources, [int(b) for b in args.sweep.split(",")])
+            quiet = None
+            if args.quiet_rounds:
+                quiet = measure(work, db, web, args.sources, args.every, args.quiet_rounds, args.batch_size, share=0.0)
+                print(f"\nquiet: {quiet.checks} checks in {quiet.seconds:.0f} s, nothing published: "
+                      f"{1000 * quiet.per_check:.1f} ms CPU per quiet check, the daemon and its children "
+                      f"({1000 * quiet.daemon_cpu / max(1, quiet.checks):.1f} ms the daemon's own; goal <= 20 ms)",
+                      flush=True)
             phase = measure(work, db, web, args.sources, args.every, args.rounds, args.batch_size)
             report(phase, args.every, db_file)
             if args.compare:
@@ -314,6 +334,10 @@ def main() -> None:
                 other = measure(work, db, web, few, args.every, 1, args.compare)
                 report(other, args.every, db_file)
         print(f"\nload after the run: {os.getloadavg()[0]:.2f}")
+        if quiet is not None:
+            print(f"CPU per quiet check: {1000 * quiet.per_check:.1f} ms (goal <= 20 ms); at that cost one "
+                  f"{CORES}-core machine watches {BUSY * CORES * INTERVAL / quiet.per_check:,.0f} quiet sources "
+                  f"every {INTERVAL // 60} min at {BUSY:.0%} CPU")
         print(capacity_line(phase))
         if args.compare:
             print(f"CPU per check, --batch-size {args.compare} / --batch-size {args.batch_size}: "

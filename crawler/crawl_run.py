@@ -170,9 +170,9 @@ class CrawlRun:
         try:
             if skips and self.error is None:
                 self.repository.runs.add_skips(self.run_id, skips)
-            if outcome == Outcome.OK and not self.errors and not self.capped:
-                self.repository.validators.save(self.source, self.answers)
-            self.repository.runs.finish(self.run_id, outcome, pages)
+            answers = self.answers if outcome == Outcome.OK and not self.errors and not self.capped else {}
+            self.repository.runs.finish(self.run_id, outcome, pages, also=lambda conn: self.repository.validators
+                                        .save_in(conn, self.source, answers))
         except StoreError as exc:
             log.error("could not close run %s: %s", self.run_id, exc)
             self._keep(exc)

@@ -1,8 +1,9 @@
-"""Run one crawl of one or more sources in this process (Twisted allows one per process).
+"""Run a crawl of one or more sources in this process.
 
-OWNS: crawl(): building each source's crawler (its CrawlContext, its spider's arguments), running
-them, reporting progress, and handing back each source's run record, looked up by id, or the
-StoreError that stopped the crawl.
+OWNS: crawl() (one crawl, then the reactor stops: Twisted's cannot be restarted) and start() with
+runs_of() (a crawl on a reactor that runs on: scheduler.child_serve): building each source's crawler (its
+CrawlContext, its spider's arguments), running them, reporting progress, and handing back each
+source's run record, looked up by id, or the StoreError that stopped the crawl.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from crawler.settings import scrapy_settings
 from store.records import RunRecord, utcnow
 
 if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
+    from scrapy.crawler import Crawler, CrawlerRunner
+    from twisted.internet.defer import Deferred
 
     from crawler.crawl_run import CrawlRun
     from store.repository import Repository
@@ -69,31 +71,57 @@ def crawl(config: Config, sources: Sequence[Source], repository: Repository, *, 
     from scrapy.crawler import CrawlerProcess
 
     from crawler.robots_log import quiet_robots_errors
-    from crawler.spiders.news import NewsSpider
+    from crawler.settings_copy import CrawlSettings
 
     quiet_robots_errors()
+    process = CrawlerProcess(CrawlSettings(scrapy_settings(config.settings, log_level)))
+    crawlers, _ = start(process, config, sources, repository, holder=holder, time_limit=time_limit)
+    if on_progress is not None:
+        _report_progress(crawlers, sources, on_progress)
+    process.start()
+    if on_progress is not None:
+        on_progress(_progress(crawlers, sources))
+    return runs_of(crawlers, sources, repository)
+
+
+def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repository: Repository, *,
+          holder: str | None = None, time_limit: float | None = None,
+          log_level: str | None = None) -> tuple[list[Crawler], Deferred[Any]]:
+    """Start a crawler for each of `sources` on `runner`; return them and a Deferred that fires when
+    all have finished (then runs_of() reads their runs).
+
+    With `log_level`, each crawler takes `config`'s Scrapy settings itself (a crawl process that
+    lives for many crawls was started with an earlier config's): scheduler.child_serve.
+    """
+    from twisted.internet.defer import DeferredList
+
+    from crawler.spiders.news import NewsSpider
+
     config = with_stored_examples(config, repository)
-    process = CrawlerProcess(scrapy_settings(config.settings, log_level))
-    crawlers = []
+    own = scrapy_settings(config.settings, log_level) if log_level is not None else {}
+    crawlers, finished = [], []
     for source in sources:
-        crawler = process.create_crawler(NewsSpider)
+        crawler = runner.create_crawler(NewsSpider)
         # Into this crawler's own settings (a copy of the process's), before crawl() freezes them.
+        crawler.settings.setdict(own, priority="cmdline")
         crawler.settings.set(CONTEXT_SETTING, CrawlContext(repository, source, tuple(config.rules_for(source)), holder),
                              priority="cmdline")
         if time_limit:
             crawler.settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
         revisit = (repository.articles.revisit_candidates(source.name, utcnow() - timedelta(seconds=source.revisit))
                    if source.revisit else {})
-        process.crawl(crawler, source=source, known_urls=repository.articles.known_urls,
-                      max_articles=config.settings.max_articles_per_crawl, max_links=config.settings.max_links_per_page,
-                      revisit=revisit, validators=repository.validators.load(source.name, revisit),
-                      verify_every=config.settings.validator_check_every)
+        finished.append(runner.crawl(crawler, source=source, known_urls=repository.articles.known_urls,
+                                     max_articles=config.settings.max_articles_per_crawl,
+                                     max_links=config.settings.max_links_per_page, revisit=revisit,
+                                     validators=repository.validators.load(source.name, revisit),
+                                     verify_every=config.settings.validator_check_every))
         crawlers.append(crawler)
-    if on_progress is not None:
-        _report_progress(crawlers, sources, on_progress)
-    process.start()
-    if on_progress is not None:
-        on_progress(_progress(crawlers, sources))
+    # consumeErrors: a crawler that failed to start has logged why; runs_of() says it has no run.
+    return crawlers, DeferredList(finished, consumeErrors=True)
+
+
+def runs_of(crawlers: Sequence[Crawler], sources: Sequence[Source], repository: Repository) -> list[RunRecord]:
+    """Return the run records of finished `crawlers`, in order; raise the StoreError that stopped one."""
     runs = [_run_of(crawler) for crawler in crawlers]
     for run in runs:
         if run is not None and run.error is not None:

@@ -57,7 +57,15 @@ def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, An
             "crawler.guard.AddressGuardMiddleware": 50,
             # After the retry's backoff wait (550): the time left is reckoned as the request goes.
             "crawler.deadline.DeadlineMiddleware": 560,
+            # Off: no-ops here (no HTTP auth, cookies off, no cache), yet each is loaded and built
+            # (or raises NotConfigured) for every source of a crawl process.
+            "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+            "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
         },
+        # Off for the same reason: no DEPTH_LIMIT, and a development-time warning about request meta.
+        "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+                               "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None},
         # Analysis first, then storing: one job each (crawler.pipelines).
         "ITEM_PIPELINES": {"crawler.pipelines.AnalysisPipeline": 200,
                            "crawler.pipelines.StorePipeline": 300},
@@ -73,7 +81,9 @@ def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, An
                        "scrapy.extensions.logcount.LogCount": None,
                        "scrapy.extensions.feedexport.FeedExporter": None,
                        "scrapy.extensions.spiderstate.SpiderState": None,
-                       "scrapy.extensions.memdebug.MemoryDebugger": None},
+                       "scrapy.extensions.memdebug.MemoryDebugger": None,
+                       "scrapy.extensions.telnet.TelnetConsole": None,
+                       "scrapy.extensions.remote_control.RemoteControl": None},
         # The bounded queue in front of the analysis workers: the bodies of pages waiting for
         # analysis count against this, and past it Scrapy starts no new download, so a burst of
         # thousands of new articles holds at most ~5 MB of pages (Scrapy's default, made explicit

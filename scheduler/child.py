@@ -13,6 +13,9 @@ would show in `ps`):
                              timed_out and the others go on (crawler.deadline)
     NEWSMON_CHILD_LOG_LEVEL, NEWSMON_CHILD_LOG_FORMAT, NEWSMON_CHILD_LOG_FILE
                              logging, as the daemon's --log-level, --log-format, --log-file
+    NEWSMON_CHILD_SERVE      1: crawl batch after batch as stdin asks, each answered as above
+                             (scheduler/child_serve.py); NEWSMON_CHILD_SOURCE is then unused
+    NEWSMON_CHILD_BATCHES    with SERVE: the batches to serve before exiting (default 100)
 
 Exit 0: the sources were crawled ("ok", with a run each) or other processes held all their leases
 ("skipped"; the sources skipped, and who held them, are in "skipped" either way); 1: a runtime
@@ -35,6 +38,7 @@ from typing import Any
 from crawler.config import ConfigError
 from scheduler.logs import setup_logging
 from store.errors import StoreError
+from store.records import RunRecord
 
 DB_ENV = "NEWSMON_DB"
 SEEDS_ENV = "NEWSMON_SEEDS"
@@ -44,6 +48,8 @@ TIME_LIMIT_ENV = "NEWSMON_CHILD_TIME_LIMIT"
 LOG_LEVEL_ENV = "NEWSMON_CHILD_LOG_LEVEL"
 LOG_FORMAT_ENV = "NEWSMON_CHILD_LOG_FORMAT"
 LOG_FILE_ENV = "NEWSMON_CHILD_LOG_FILE"
+SERVE_ENV = "NEWSMON_CHILD_SERVE"
+BATCHES_ENV = "NEWSMON_CHILD_BATCHES"
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
@@ -56,6 +62,10 @@ def main() -> int:
     env = os.environ
     setup_logging(env.get(LOG_LEVEL_ENV, "warning"), env.get(LOG_FORMAT_ENV, "text"),
                   Path(env[LOG_FILE_ENV]) if env.get(LOG_FILE_ENV) else None)
+    if env.get(SERVE_ENV) == "1":
+        from scheduler.child_serve import serve
+
+        return serve(env)
     result_path = env.get(RESULT_ENV)
     if not result_path:
         log.error("%s is not set: nowhere to write the result", RESULT_ENV)
@@ -72,12 +82,12 @@ def run(env: Mapping[str, str]) -> tuple[dict[str, Any], int]:
     from store.repository import Repository
 
     try:
-        names, db_url, seeds = (_required(env, key) for key in (SOURCE_ENV, DB_ENV, SEEDS_ENV))
+        names, db_url, seeds = (required(env, key) for key in (SOURCE_ENV, DB_ENV, SEEDS_ENV))
         config = load_config(Path(seeds), env=env)
         sources = [config.source(name) for name in names.split(",")]
         time_limit = _seconds(env, TIME_LIMIT_ENV)
     except ConfigError as exc:
-        return _failed(str(exc)), EXIT_CONFIG
+        return failed(str(exc)), EXIT_CONFIG
     level = env.get(LOG_LEVEL_ENV, "warning").upper()
     try:
         repository = Repository.open(db_url)
@@ -86,14 +96,18 @@ def run(env: Mapping[str, str]) -> tuple[dict[str, Any], int]:
         finally:
             repository.close()
     except StoreError as exc:
-        return _failed(str(exc)), EXIT_RUNTIME
+        return failed(str(exc)), EXIT_RUNTIME
     for name, holder in report.skipped.items():
         log.info("%s: being crawled by %s; skipped", name, holder)
     if not report.runs and report.skipped:
         reason = "; ".join(f"{n} being crawled by {h}" for n, h in report.skipped.items())
         return {"outcome": SKIPPED, "reason": reason, "runs": [], "skipped": report.skipped}, EXIT_OK
-    return {"outcome": OK, "reason": None, "runs": [_jsonable(asdict(r)) for r in report.runs],
-            "skipped": report.skipped}, EXIT_OK
+    return answer(report.runs, report.skipped), EXIT_OK
+
+
+def answer(runs: list[RunRecord], skipped: dict[str, str]) -> dict[str, Any]:
+    """Return the result object of a batch that crawled `runs` and skipped the busy `skipped`."""
+    return {"outcome": OK, "reason": None, "runs": [_jsonable(asdict(r)) for r in runs], "skipped": skipped}
 
 
 def write_result(path: Path, result: Mapping[str, Any]) -> None:
@@ -108,7 +122,8 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
 
-def _required(env: Mapping[str, str], key: str) -> str:
+def required(env: Mapping[str, str], key: str) -> str:
+    """Return the environment variable `key`; ConfigError when it is not set."""
     value = env.get(key)
     if not value:
         raise ConfigError(f"environment: {key} is not set")
@@ -128,7 +143,8 @@ def _seconds(env: Mapping[str, str], key: str) -> float | None:
     return seconds
 
 
-def _failed(reason: str) -> dict[str, Any]:
+def failed(reason: str) -> dict[str, Any]:
+    """Return the result object of a batch that failed for `reason` (and log it)."""
     log.error("crawl failed: %s", reason)
     return {"outcome": FAILED, "reason": reason, "runs": []}
 

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
-from scheduler.batches import BATCH_SIZE
+from scheduler.batches import BATCH_SIZE, CHILD_BATCHES
 from scheduler.logs import setup_logging
 from scheduler.output import Story, emit, emit_stories, output_options
 from store.db import DEFAULT_DB_URL
@@ -458,6 +458,9 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
               help="Due sources one crawl process takes at once. CPU per quiet source's check by batch "
                    "size (bench/capacity.py, 2 cores): 1: 1.6 s, 10: 181 ms, 50: 53 ms, 200: 30 ms.")
+@click.option("--child-batches", type=click.IntRange(min=1), default=CHILD_BATCHES, show_default=True,
+              help="Batches one crawl process serves before a fresh one replaces it (1: a process per "
+                   "batch, each paying its ~1.5 s start-up). An idle one exits after a minute.")
 @click.option("--time-limit", default="1h", show_default=True, metavar="DURATION",
               help="A source whose crawl runs longer is stopped and ends timed_out; the others in its "
                    "process go on.")
@@ -473,8 +476,8 @@ def demo(obj: dict[str, Any], workdir: Path | None, fmt: str) -> None:
               help="Only schedule: send the crawls to `newsmon worker`s through this broker (redis:// or "
                    "amqp://; needs PostgreSQL). A second daemon with --queue stands by. Env: NEWSMON_QUEUE.")
 @click.pass_context
-def daemon(ctx: click.Context, max_parallel: int, batch_size: int, time_limit: str, grace: float,
-           check_every: float, jitter: float, alerts_every: float, queue: str | None) -> None:
+def daemon(ctx: click.Context, max_parallel: int, batch_size: int, child_batches: int, time_limit: str,
+           grace: float, check_every: float, jitter: float, alerts_every: float, queue: str | None) -> None:
     """Crawl every source on its own schedule until stopped.
 
     Sources run on their `every` or `cron` from seeds/ (default: the `every` setting). Edits to
@@ -504,7 +507,7 @@ def daemon(ctx: click.Context, max_parallel: int, batch_size: int, time_limit: s
         repository = _repository(obj["db"])
         log_options = LogOptions(obj["log_level"], obj["log_format"], obj["log_file"])
         launcher = (queue_launcher(repository, obj["db"], queue, limit) if queue
-                    else Launcher(repository, obj["db"], log_options, time_limit=limit))
+                    else Launcher(repository, obj["db"], log_options, time_limit=limit, child_batches=child_batches))
         options = DaemonOptions(max_parallel=max_parallel, batch_size=batch_size, time_limit=limit, grace=grace,
                                 check_seconds=check_every, jitter=jitter, alerts_every=alerts_every,
                                 exclusive=bool(queue))
@@ -788,6 +791,7 @@ def status(obj: dict[str, Any], fmt: str) -> None:
     """
     from scheduler.cli_alerts import alert_rows, load_alerts_of
     from scheduler.schedule import silent_after
+    from scheduler.standby import SCHEDULER_LEASE
     from store.status import source_status
 
     with errors_as_exit():
@@ -795,6 +799,7 @@ def status(obj: dict[str, Any], fmt: str) -> None:
         repository = _repository(obj["db"], create=False)
         rows = source_status(repository, [s.name for s in config.sources], silent_after=silent_after(config))
         targets = alert_rows(configured, repository.alerts.states()) if configured else []
+        lead = repository.leases.all().get(SCHEDULER_LEASE)
     if fmt != "table":
         emit([asdict(r) for r in rows], fmt, STATUS_COLUMNS)
     else:
@@ -806,6 +811,12 @@ def status(obj: dict[str, Any], fmt: str) -> None:
              ("source", "last", "state", "new", "matched", "errors", "failures", "next"),
              headers={"matched": "match", "errors": "err", "failures": "fails", "last": "last run",
                       "next": "next run"})
+    if lead is not None and fmt == "table":
+        # Queue mode: which daemon schedules, and whether it is alive (a standby takes over at expiry).
+        now = datetime.now(UTC)
+        alive = f"heartbeat {_age(lead.heartbeat, now)}" if lead.expires > now else \
+            f"lease expired {_age(lead.expires, now)}: no scheduler is running"
+        click.echo(f"\nScheduler (queue mode): {lead.holder}, {alive}")
     if targets and fmt == "table":
         # Two lines a target, its URL whole (a folded URL cannot be read or copied).
         click.echo("\nAlerts")

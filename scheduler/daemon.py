@@ -183,7 +183,8 @@ class Daemon:
             self._wait_for_children(self.options.grace)
         if self.launcher.running():
             log.warning("grace period over: stopping %d crawls", len(self.launcher.running()))
-            self.launcher.stop_all()
+        # Also ends the idle crawl children that would have served the next batches.
+        self.launcher.stop_all()
         self.scheduler.shutdown(wait=True)
         self._deliver_soon.set()
         if self._delivery.is_alive():
@@ -192,8 +193,7 @@ class Daemon:
         log.info("daemon %s stopped", self.name)
 
     def _wait_for_children(self, seconds: float) -> None:
-        done = threading.Event()
-        deadline = datetime.now(UTC).timestamp() + seconds
+        done, deadline = threading.Event(), datetime.now(UTC).timestamp() + seconds
         while self.launcher.running() and datetime.now(UTC).timestamp() < deadline:
             done.wait(0.2)
 
@@ -285,28 +285,33 @@ class Daemon:
         # Read once: a query per source was quadratic (10,000 sources: minutes before the first crawl).
         self._saved = self.repository.schedules.all()
         try:
-            for source in wanted.values():
-                self._schedule(source)
+            self._schedule({name: None for name in wanted})
         finally:
             self._saved = None
 
-    def _schedule(self, source: Source, found_new: int | None = None) -> None:
-        failures = self.repository.runs.consecutive_failures(source.name)
-        when = self._timing(source, failures, found_new)
-        job = self.scheduler.get_job(source.name)
-        # A timer that fires more than half its interval late (capped at an hour) is dropped, and
-        # coalesce folds the missed ones into one, so a laptop waking up crawls once, not n times.
-        # A source queued behind busy dispatchers is not dropped: it waits its turn, queued once.
-        grace = max(1, min(when.interval or 3600, 3600) // 2)
-        if job is None:
-            job = self.scheduler.add_job(self._due, when.trigger, id=source.name, args=[source.name],
-                                         misfire_grace_time=grace, name=source.name, executor=DUE_EXECUTOR,
-                                         next_run_time=self._first_run(source, when.interval))
-        elif str(job.trigger) != str(when.trigger):
-            job = job.reschedule(when.trigger)
-        self._due_queue.plan(source.name, job.next_run_time)
-        self.repository.schedules.save(source.name, self.name, job.next_run_time, when.interval, when.reason,
-                                       failures)
+    def _schedule(self, found_new: dict[str, int | None]) -> None:
+        """Plan the next run of each source in `found_new` (what its crawl found new; None: it did
+        not finish), and record the plans: one query and one transaction for them all."""
+        assert self.config is not None
+        sources = {s.name: s for s in self.config.sources}
+        failures = self.repository.runs.failures(found_new)
+        plans = []
+        for source in (sources[n] for n in found_new if n in sources):
+            when = self._timing(source, failures[source.name], found_new[source.name])
+            job = self.scheduler.get_job(source.name)
+            # A timer that fires more than half its interval late (capped at an hour) is dropped, and
+            # coalesce folds the missed ones into one, so a laptop waking up crawls once, not n times.
+            # A source queued behind busy dispatchers is not dropped: it waits its turn, queued once.
+            grace = max(1, min(when.interval or 3600, 3600) // 2)
+            if job is None:
+                job = self.scheduler.add_job(self._due, when.trigger, id=source.name, args=[source.name],
+                                             misfire_grace_time=grace, name=source.name, executor=DUE_EXECUTOR,
+                                             next_run_time=self._first_run(source, when.interval))
+            elif str(job.trigger) != str(when.trigger):
+                job = job.reschedule(when.trigger)
+            self._due_queue.plan(source.name, job.next_run_time)
+            plans.append((source.name, job.next_run_time, when.interval, when.reason, failures[source.name]))
+        self.repository.schedules.save_many(self.name, plans)
 
     def _first_run(self, source: Source, interval: int | None) -> datetime | None:
         """Crawl at once a source that is due (never crawled, or last crawled an interval ago)."""
@@ -362,6 +367,7 @@ class Daemon:
             log.info("crawl start: %s planned=%s batch=%d", d.name, d.planned.isoformat(), len(due))
         results = self.launcher.run_batch(self._snapshot, [d.name for d in due])
         matched = False
+        found: dict[str, int | None] = {}
         for result in results:
             s = result.summary or {}
             # The run's own outcome when it has one: a child that ran may still have failed this source.
@@ -370,10 +376,10 @@ class Daemon:
                      "errors=%s", result.source, outcome, result.seconds, s.get("pages", 0), s.get("new", 0),
                      s.get("matched", 0), s.get("duplicates", 0), s.get("skipped", 0), s.get("errors", 0))
             matched = matched or bool(s.get("matched"))
-            source = sources.get(result.source)
-            if source is not None and not self._stop.is_set():
-                found = int(s.get("new", 0)) if result.outcome == Outcome.OK else None
-                self._schedule(source, found_new=found)
+            if result.source in sources:
+                found[result.source] = int(s.get("new", 0)) if result.outcome == Outcome.OK else None
+        if found and not self._stop.is_set():
+            self._schedule(found)
         if matched:
             self._deliver_soon.set()
 

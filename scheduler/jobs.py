@@ -1,10 +1,11 @@
 """Run a crawl of a batch of sources in a child process, as scrapyd does, and settle how each ended.
 
-Twisted's reactor cannot be restarted in a process and a long-lived Scrapy process accumulates
-memory, so every crawl is a fresh `python -m scheduler.child`, told what to do by its environment
-and answering in a result file (the contract is in scheduler/child.py). Starting that process costs
-far more than checking a quiet source, so due sources share one: each keeps its own lease, run and
-outcome, and a child that dies or runs over its time limit is settled source by source.
+Twisted's reactor cannot be restarted in a process, so crawls run in `python -m scheduler.child`,
+told what to do by its environment and answering in a result file (the contract is in
+scheduler/child.py). Starting that process costs far more than checking a quiet source, so due
+sources share one: each keeps its own lease, run and outcome, and a child that dies or runs over
+its time limit is settled source by source. With `child_batches` above 1, a child lives on for the
+next batches (scheduler/child_serve.py) until it has served them or idled IDLE_SECONDS.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -45,6 +47,22 @@ BACKSTOP_SECONDS = 30.0
 BACKSTOP_PER_SOURCE = 0.1
 # Not a run outcome: the child found the source's lease held by another process and did not crawl.
 SKIPPED = contract.SKIPPED
+# A reused child idle this long exits: it holds ~150 MB, and starting one costs ~1.5 s of CPU, so
+# a daemon whose batches come less often than this pays at most ~2% of a core to start them.
+IDLE_SECONDS = 60.0
+
+
+class ChildError(OSError):
+    """No crawl child could be started to take a batch."""
+
+
+@dataclass
+class _Served:
+    """A child that crawls batch after batch (scheduler/child_serve.py), and what it said so far."""
+
+    popen: subprocess.Popen[bytes]
+    idle_since: float = 0.0
+    buffer: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -75,25 +93,34 @@ class Launcher:
     """Start crawl children, enforce their time limit, and stop them all on shutdown."""
 
     def __init__(self, repository: Repository, db_url: str, log_options: LogOptions | None = None,
-                 time_limit: float = 3600.0, stop_grace: float = GRACEFUL_STOP_SECONDS) -> None:
+                 time_limit: float = 3600.0, stop_grace: float = GRACEFUL_STOP_SECONDS, child_batches: int = 1) -> None:
         self.repository = repository
         self.db_url = db_url
         self.log_options = log_options or LogOptions()
         self.time_limit = time_limit
         self.stop_grace = stop_grace
+        # Batches a child serves: 1, a fresh child each; more, a child lives on between them.
+        self.child_batches = child_batches
+        self.reuse = child_batches > 1
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._idle: list[_Served] = []
+        self._requests = 0
+        self._closed = threading.Event()
+        self._reaper: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def command(self) -> list[str]:
         """Return the child's command line: the same for every crawl, since what to do goes by environment."""
         return [sys.executable, "-m", "scheduler.child"]
 
-    def environment(self, seeds_dir: Path, source: str | Sequence[str], result: Path) -> dict[str, str]:
+    def environment(self, seeds_dir: Path, source: str | Sequence[str], result: Path,
+                    time_limit: float | None = None) -> dict[str, str]:
         """Return the child's environment: ours plus the contract's variables (scheduler/child.py)."""
         # The database URL goes by environment, not argv: a password in it would show in `ps`.
         env = {**os.environ, contract.DB_ENV: self.db_url, contract.SEEDS_ENV: str(seeds_dir),
                contract.SOURCE_ENV: source if isinstance(source, str) else ",".join(source),
-               contract.RESULT_ENV: str(result), contract.TIME_LIMIT_ENV: str(self.time_limit),
+               contract.RESULT_ENV: str(result),
+               contract.TIME_LIMIT_ENV: str(self.time_limit if time_limit is None else time_limit),
                contract.LOG_LEVEL_ENV: self.log_options.level, contract.LOG_FORMAT_ENV: self.log_options.format}
         env.pop(contract.LOG_FILE_ENV, None)
         if self.log_options.file is not None:
@@ -104,24 +131,22 @@ class Launcher:
         """Crawl `source` in a child process and wait for it, within the time limit."""
         return self.run_batch(seeds_dir, [source])[0]
 
-    def run_batch(self, seeds_dir: Path, sources: Sequence[str]) -> list[ChildResult]:
-        """Crawl `sources` in one child process and wait for it, within the time limit; return each
-        source's result, in the order given."""
+    def run_batch(self, seeds_dir: Path, sources: Sequence[str], time_limit: float | None = None) -> list[ChildResult]:
+        """Crawl `sources` in one child process and wait for it, within the time limit (`time_limit`,
+        else the launcher's); return each source's result, in the order given."""
+        limit = self.time_limit if time_limit is None else time_limit
         started = time.monotonic()
         fd, name = tempfile.mkstemp(prefix="newsmon-child-", suffix=".json")
         os.close(fd)
         result_file = Path(name)
+        # A reused child's runs of earlier batches are not this batch's.
+        after = self.repository.runs.last_id() if self.reuse else 0
         try:
-            # A session of its own: a Ctrl-C at the terminal goes to the daemon, which decides.
-            child = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, start_new_session=True,
-                                     env=self.environment(seeds_dir, sources, result_file))
-            with self._lock:
-                self._children[child.pid] = child
-            try:
-                outcome: str = self._wait(child, child_limit(self.time_limit, len(sources)))
-            finally:
-                with self._lock:
-                    self._children.pop(child.pid, None)
+            if self.reuse:
+                child, outcome, returncode = self._run_served(seeds_dir, sources, result_file, limit)
+            else:
+                child, outcome = self._run_once(seeds_dir, sources, result_file, limit)
+                returncode = child.returncode
             answer = _read_result(result_file)
         finally:
             for path in (result_file, contract.partial_path(result_file)):
@@ -130,14 +155,14 @@ class Launcher:
         holder = f"{socket.gethostname()}:{child.pid}"
         if outcome != Outcome.OK:
             # Stopped from outside: each source's run says how far it got (ok if it had finished).
-            self._settle(holder, sources, outcome)
-            ended = {r.source: r.outcome.value for r in self.repository.runs.of_holder(holder)}
+            self._settle(holder, sources, outcome, after)
+            ended = {r.source: r.outcome.value for r in self.repository.runs.of_holder(holder, after)}
             return [ChildResult(s, ended.get(s, outcome), child.returncode, seconds) for s in sources]
-        said = _settled(", ".join(sources), child.returncode, answer)
+        said = _settled(", ".join(sources), returncode, answer)
         runs = {r.get("source"): r for r in answer.get("runs") or ()}
         skipped = answer.get("skipped") or {}
         if said == Outcome.FAILED:
-            self._settle(holder, sources, Outcome.FAILED)
+            self._settle(holder, sources, Outcome.FAILED, after)
         else:
             self.repository.leases.release_all(sources, holder)
         results = []
@@ -154,6 +179,99 @@ class Launcher:
                                            reason="the crawl did not start (see the child's log)"))
         return results
 
+    def _run_once(self, seeds_dir: Path, sources: Sequence[str], result_file: Path,
+                  limit: float) -> tuple[subprocess.Popen[bytes], str]:
+        # A session of its own: a Ctrl-C at the terminal goes to the daemon, which decides.
+        child = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, start_new_session=True,
+                                 env=self.environment(seeds_dir, sources, result_file, limit))
+        with self._lock:
+            self._children[child.pid] = child
+        try:
+            return child, self._wait(child, child_limit(limit, len(sources)))
+        finally:
+            with self._lock:
+                self._children.pop(child.pid, None)
+
+    def _run_served(self, seeds_dir: Path, sources: Sequence[str], result_file: Path,
+                    limit: float) -> tuple[subprocess.Popen[bytes], str, int | None]:
+        """Crawl in a reused child; return it, the outcome and the exit code to judge its answer by
+        (0 when it answered and lives on)."""
+        with self._lock:
+            self._requests += 1
+            request = json.dumps({"id": self._requests, "sources": list(sources), "seeds": str(seeds_dir),
+                                  "result": str(result_file), "time_limit": limit}).encode() + b"\n"
+        deadline = time.monotonic() + child_limit(limit, len(sources))
+        served = self._send(request, deadline)
+        child = served.popen
+        with self._lock:
+            self._children[child.pid] = child
+        reply = None
+        try:
+            reply = _reply(served, deadline)
+            if reply is None:  # it died on the batch: judged by its exit code and its silence
+                return child, Outcome.OK, child.wait()
+            return child, Outcome.OK, contract.EXIT_OK
+        except subprocess.TimeoutExpired:
+            log.warning("crawl child %d over its time limit: stopping it", child.pid)
+            return child, stop_child(child, self.stop_grace, over_time=True), child.returncode
+        finally:
+            kept = reply is not None and not reply.get("exiting") and not self._closed.is_set()
+            with self._lock:
+                self._children.pop(child.pid, None)
+                if kept:
+                    served.idle_since = time.monotonic()
+                    self._idle.append(served)
+            if not kept:  # exiting by itself, dead, or stopped: its pipes go with it
+                _close(served, self.stop_grace)
+
+    def _send(self, request: bytes, deadline: float) -> _Served:
+        """Hand `request` to an idle child, or to a new one if none is idle; return the child once it
+        has said it took the request. One that died idle (killed, out of memory) may still take the
+        write (its last threads are exiting) but never says so: the request goes to the next."""
+        for _ in range(3):
+            with self._lock:
+                served = self._idle.pop() if self._idle else None
+            if served is None:
+                served = self._start_served()
+            try:
+                assert served.popen.stdin is not None
+                served.popen.stdin.write(request)
+                served.popen.stdin.flush()
+                if _reply(served, deadline) is not None:
+                    return served
+            except (BrokenPipeError, OSError):
+                pass
+            except subprocess.TimeoutExpired:
+                # Alive but silent past the whole batch's limit: stuck, and the batch is over.
+                with self._lock:
+                    self._children[served.popen.pid] = served.popen
+                return served
+            _close(served, 0)
+        raise ChildError("three crawl children in a row died before taking a batch")
+
+    def _start_served(self) -> _Served:
+        env = self.environment(Path(), [], Path())
+        for key in (contract.SOURCE_ENV, contract.RESULT_ENV, contract.SEEDS_ENV):
+            env.pop(key, None)
+        env[contract.SERVE_ENV] = "1"
+        env[contract.BATCHES_ENV] = str(self.child_batches)
+        popen = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 start_new_session=True, env=env)
+        with self._lock:
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="child-reaper", daemon=True)
+                self._reaper.start()
+        return _Served(popen)
+
+    def _reap(self) -> None:
+        while not self._closed.wait(IDLE_SECONDS / 4):
+            now = time.monotonic()
+            with self._lock:
+                old = [s for s in self._idle if now - s.idle_since >= IDLE_SECONDS]
+                self._idle = [s for s in self._idle if s not in old]
+            for served in old:
+                _close(served, self.stop_grace)
+
     def _wait(self, child: subprocess.Popen[bytes], limit: float) -> str:
         try:
             child.wait(timeout=limit)
@@ -162,11 +280,11 @@ class Launcher:
             log.warning("crawl child %d over its time limit of %.0fs: stopping it", child.pid, limit)
         return stop_child(child, self.stop_grace, over_time=True)
 
-    def _settle(self, holder: str, sources: Sequence[str], outcome: str) -> None:
+    def _settle(self, holder: str, sources: Sequence[str], outcome: str, after: int) -> None:
         if outcome in (Outcome.TIMED_OUT, Outcome.KILLED):
-            self.repository.runs.settle(holder, Outcome(outcome), only_open=True)
+            self.repository.runs.settle(holder, Outcome(outcome), only_open=True, after=after)
         elif outcome in (Outcome.FAILED, Outcome.STOPPED):
-            self.repository.runs.settle(holder, Outcome(outcome))
+            self.repository.runs.settle(holder, Outcome(outcome), after=after)
         # A killed child could not release its leases; free them now rather than after their TTL.
         self.repository.leases.release_all(sources, holder)
 
@@ -176,10 +294,14 @@ class Launcher:
             return list(self._children)
 
     def stop_all(self) -> None:
-        """Ask every child to stop (graceful first, then forceful); return when all are gone."""
+        """Ask every child to stop (graceful first, then forceful), idle ones to exit; return when all
+        are gone."""
+        self._closed.set()
         with self._lock:
             children = list(self._children.values())
+            idle, self._idle = self._idle, []
         threads = [threading.Thread(target=stop_child, args=(c, self.stop_grace)) for c in children]
+        threads += [threading.Thread(target=_close, args=(s, self.stop_grace)) for s in idle]
         for t in threads:
             t.start()
         for t in threads:
@@ -204,6 +326,41 @@ def stop_child(child: subprocess.Popen[bytes], grace: float, over_time: bool = F
     _signal(child, signal.SIGKILL)
     child.wait()
     return Outcome.KILLED
+
+
+def _reply(served: _Served, deadline: float) -> dict[str, Any] | None:
+    """Read the served child's next reply line by `deadline`; None if it exited first."""
+    stdout = served.popen.stdout
+    assert stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(stdout, selectors.EVENT_READ)
+        while b"\n" not in served.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise subprocess.TimeoutExpired(served.popen.args, deadline)
+            chunk = os.read(stdout.fileno(), 65536)
+            if not chunk:
+                return None
+            served.buffer += chunk
+    line, served.buffer = served.buffer.split(b"\n", 1)
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        reply = None
+    return reply if isinstance(reply, dict) else {}
+
+
+def _close(served: _Served, grace: float) -> None:
+    """End a reused child that has no batch: close its stdin (it exits), then stop it if it lingers."""
+    with contextlib.suppress(OSError):
+        if served.popen.stdin is not None:
+            served.popen.stdin.close()
+    try:
+        served.popen.wait(timeout=max(grace, 1.0))
+    except subprocess.TimeoutExpired:
+        stop_child(served.popen, grace)
+    if served.popen.stdout is not None:
+        served.popen.stdout.close()
 
 
 def _signal(child: subprocess.Popen[bytes], sig: int) -> None:

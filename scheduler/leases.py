@@ -62,12 +62,15 @@ class LeaseKeeper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for source in self.held:
-            self.repository.leases.release(source, self.holder)
+        if self.held:
+            self.repository.leases.release_all(self.held, self.holder)
 
     def acquire(self) -> None:
         """Take every free lease; wait for busy ones (or skip them when not waiting)."""
-        busy = [s for s in self.sources if not self._try(s)]
+        taken = self.repository.leases.acquire_many(self.sources, self.holder, self.ttl)
+        with self._held_lock:
+            self.held.extend(s for s in self.sources if s in taken)
+        busy = [s for s in self.sources if s not in taken]
         for source in busy:
             if self.on_busy is not None:
                 lease = self.repository.leases.all().get(source)

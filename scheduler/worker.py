@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scheduler.batches import CHILD_BATCHES
 from scheduler.jobs import ChildResult, Launcher, LogOptions
 from scheduler.queue import DEFAULT_REDELIVER_AFTER, check_broker, make_app, result_records, unpack
 from store.errors import StoreError
@@ -62,6 +63,8 @@ class Jobs:
         self.repository = repository
         self.db_url = db_url
         self.log_options = log_options
+        # One launcher for every job: its crawl children serve job after job (scheduler/child_serve.py).
+        self.launcher = GuardedLauncher(repository, db_url, log_options, child_batches=CHILD_BATCHES)
 
     def run(self, bundle: dict[str, str], names: Sequence[str], time_limit: float,
             redelivered: bool) -> list[dict[str, Any]]:
@@ -74,8 +77,7 @@ class Jobs:
                 unpack(bundle, Path(folder))
                 if redelivered:
                     self._wait_for_dead_holders(names)
-                launcher = GuardedLauncher(self.repository, self.db_url, self.log_options, time_limit=time_limit)
-                results = launcher.run_batch(Path(folder), names)
+                results = self.launcher.run_batch(Path(folder), names, time_limit=time_limit)
         except (ValueError, OSError, StoreError) as exc:
             log.error("job %s failed: %s", ", ".join(names), exc)
             results = [ChildResult(n, Outcome.FAILED, None, time.monotonic() - started, reason=str(exc))
@@ -133,5 +135,6 @@ def run_worker(url: str, db_url: str, concurrency: int, log_options: LogOptions,
     try:
         worker.start()
     finally:
+        app.newsmon_jobs.launcher.stop_all()
         repository.close()
     return int(worker.exitcode or 0)

@@ -20,27 +20,39 @@ class Leases:
 
     def acquire(self, source: str, holder: str, ttl: float) -> bool:
         """Take the source's lease if it is free, expired or already ours; return whether we hold it."""
+        return source in self.acquire_many([source], holder, ttl)
+
+    def acquire_many(self, sources: Sequence[str], holder: str, ttl: float) -> set[str]:
+        """Take each lease of `sources` that is free, expired or already ours, in one transaction
+        (a batch of 200 sources: one commit, not 200); return the sources we hold."""
         now = utcnow()
         expires = now + timedelta(seconds=ttl)
+        wanted = list(dict.fromkeys(sources))
+        held: set[str] = set()
         with self.db.write() as conn:
             # The write transaction is exclusive (BEGIN IMMEDIATE / advisory lock), so the
             # read-then-write below cannot interleave with another process doing the same.
-            row = conn.execute(select(Lease.holder, Lease.expires).where(Lease.source == source)).first()
-            if row is None:
-                conn.execute(insert(Lease).values(source=source, holder=holder, acquired=now, heartbeat=now,
-                                                  expires=expires))
-                return True
-            if row.holder != holder and row.expires > now:
-                return False
-            values = {"holder": holder, "heartbeat": now, "expires": expires}
-            if row.holder != holder:
-                values["acquired"] = now
-                # Its holder died: close the run it left open, so `runs` does not show it running.
-                conn.execute(update(Run).where(Run.source == source, Run.holder == row.holder,
-                                               Run.outcome == Outcome.RUNNING.value)
-                             .values(outcome=Outcome.KILLED.value, finished=now))
-            conn.execute(update(Lease).where(Lease.source == source).values(**values))
-            return True
+            current = {r.source: r for r in self.db.chunked_in(
+                conn, lambda chunk: select(Lease.source, Lease.holder, Lease.expires).where(Lease.source.in_(chunk)),
+                wanted)}
+            fresh = [s for s in wanted if s not in current]
+            if fresh:
+                conn.execute(insert(Lease), [{"source": s, "holder": holder, "acquired": now, "heartbeat": now,
+                                              "expires": expires} for s in fresh])
+            held.update(fresh)
+            for source, row in current.items():
+                if row.holder != holder and row.expires > now:
+                    continue
+                values = {"holder": holder, "heartbeat": now, "expires": expires}
+                if row.holder != holder:
+                    values["acquired"] = now
+                    # Its holder died: close the run it left open, so `runs` does not show it running.
+                    conn.execute(update(Run).where(Run.source == source, Run.holder == row.holder,
+                                                   Run.outcome == Outcome.RUNNING.value)
+                                 .values(outcome=Outcome.KILLED.value, finished=now))
+                conn.execute(update(Lease).where(Lease.source == source).values(**values))
+                held.add(source)
+        return held
 
     def renew(self, sources: Iterable[str], holder: str, ttl: float) -> set[str]:
         """Extend our leases on `sources`; return the ones we still hold."""

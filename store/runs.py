@@ -12,7 +12,7 @@ allow pattern matches its listings), which the first rows show.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -57,15 +57,20 @@ class Runs:
         older = select(Run.id).where(Run.source == source, Run.id < oldest_kept)
         conn.execute(delete(RunSkip).where(RunSkip.run_id < oldest_kept, RunSkip.run_id.in_(older)))
 
-    def finish(self, run_id: int, outcome: Outcome, pages: int) -> None:
-        """Close a run with its outcome and the number of pages it fetched."""
+    def finish(self, run_id: int, outcome: Outcome, pages: int,
+               also: Callable[[Connection], object] | None = None) -> None:
+        """Close a run with its outcome and the number of pages it fetched; `also(conn)` writes what
+        goes with it in the same transaction (a quiet check's validators: one commit, not two)."""
         with self.db.write() as conn:
+            if also is not None:
+                also(conn)
             conn.execute(update(Run).where(Run.id == run_id)
                          .values(finished=utcnow(), outcome=Outcome(outcome).value, pages=pages))
 
-    def settle(self, holder: str, outcome: Outcome, only_open: bool = True) -> int:
-        """Set the outcome of the runs a process ran (only those it left open, by default)."""
-        stmt = update(Run).where(Run.holder == holder)
+    def settle(self, holder: str, outcome: Outcome, only_open: bool = True, after: int = 0) -> int:
+        """Set the outcome of the runs a process ran (only those it left open, by default), those with
+        an id above `after` (a process that crawls batch after batch: its current batch's)."""
+        stmt = update(Run).where(Run.holder == holder, Run.id > after)
         if only_open:
             stmt = stmt.where(Run.outcome == Outcome.RUNNING.value)
         with self.db.write() as conn:
@@ -73,11 +78,16 @@ class Runs:
                                               finished=func.coalesce(Run.finished, utcnow())))
             return int(result.rowcount or 0)
 
-    def of_holder(self, holder: str) -> list[RunRecord]:
-        """The runs a process ran (host:pid), oldest first."""
+    def of_holder(self, holder: str, after: int = 0) -> list[RunRecord]:
+        """The runs a process ran (host:pid) with an id above `after`, oldest first."""
         with self.db.read() as conn:
-            return [_record(r) for r in conn.execute(select(*Run.__table__.c).where(Run.holder == holder)
-                                                     .order_by(Run.id))]
+            return [_record(r) for r in conn.execute(select(*Run.__table__.c)
+                                                     .where(Run.holder == holder, Run.id > after).order_by(Run.id))]
+
+    def last_id(self) -> int:
+        """The newest run's id (0 when there is none): runs started later have higher ids."""
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.max(Run.id))).scalar() or 0)
 
     def add_error(self, run_id: int, url: str, reason: str) -> None:
         """Record that `url` failed during a run, and why."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, insert, or_, select, update
+from sqlalchemy import Connection, Table, exists, insert, or_, select, update
 
 from store.database import Database
 from store.models import ArticleUrl, Validator
@@ -36,20 +36,26 @@ class Validators:
         """Record what URLs answered (url -> answer), in one transaction."""
         if not answers:
             return
-        now = utcnow()
         with self.db.write() as conn:
-            current = {r.url: r for r in self.db.chunked_in(
-                conn, lambda chunk: select(Validator.url, Validator.content_hash, Validator.not_modified,
-                                           Validator.trusted).where(Validator.url.in_(chunk)), list(answers))}
-            fresh = [{"url": url, "source": source, "etag": a.etag, "last_modified": a.last_modified,
-                      "content_hash": a.content_hash, "trusted": not a.distrust,
-                      "not_modified": 0, "checked": now, "changed": now}
-                     for url, a in answers.items() if url not in current]
-            if fresh:
-                conn.execute(insert(cast(Table, Validator.__table__)), fresh)
-            for url, old in current.items():
-                conn.execute(update(Validator).where(Validator.url == url)
-                             .values(**_update(old, answers[url], now)))
+            self.save_in(conn, source, answers)
+
+    def save_in(self, conn: Connection, source: str, answers: Mapping[str, ValidatorAnswer]) -> None:
+        """Record what URLs answered (url -> answer) in the write transaction `conn`."""
+        if not answers:
+            return
+        now = utcnow()
+        current = {r.url: r for r in self.db.chunked_in(
+            conn, lambda chunk: select(Validator.url, Validator.content_hash, Validator.not_modified,
+                                       Validator.trusted).where(Validator.url.in_(chunk)), list(answers))}
+        fresh = [{"url": url, "source": source, "etag": a.etag, "last_modified": a.last_modified,
+                  "content_hash": a.content_hash, "trusted": not a.distrust,
+                  "not_modified": 0, "checked": now, "changed": now}
+                 for url, a in answers.items() if url not in current]
+        if fresh:
+            conn.execute(insert(cast(Table, Validator.__table__)), fresh)
+        for url, old in current.items():
+            conn.execute(update(Validator).where(Validator.url == url)
+                         .values(**_update(old, answers[url], now)))
 
 
 def _update(old: Any, answer: ValidatorAnswer, now: datetime) -> dict[str, Any]:

@@ -358,3 +358,27 @@ def test_crawl_returns_its_runs_by_id_in_the_order_of_the_sources(tmp_path: Path
     records = _child("crowd", tmp_path)
     # 120 newer runs of another source: the crawl's own are found by id, not among the newest.
     assert [(r["source"], r["new"], r["outcome"]) for r in records] == [("b", 3, "ok"), ("a", 3, "ok")]
+
+
+def test_crawl_settings_copy_equals_scrapys_deep_copy_and_is_independent_of_its_original() -> None:
+    from scrapy.settings import BaseSettings
+
+    from crawler.config import Settings as NewsmonSettings
+    from crawler.settings import scrapy_settings
+    from crawler.settings_copy import CrawlSettings
+
+    original = CrawlSettings(scrapy_settings(NewsmonSettings(), "WARNING"))
+    cheap, deep = original.copy(), BaseSettings.copy(original)
+    assert type(cheap) is CrawlSettings
+    assert cheap.copy_to_dict() == deep.copy_to_dict()
+    assert ({k: a.priority for k, a in cheap.attributes.items()}
+            == {k: a.priority for k, a in deep.attributes.items()})
+    # A crawler's own settings change without touching the process's: scalars, component dicts, lists.
+    cheap.set("DOWNLOAD_DELAY", 7, priority="cmdline")
+    cheap.getdict("DOWNLOADER_MIDDLEWARES")  # reading changes nothing
+    cheap["DOWNLOADER_MIDDLEWARES"].set("x.Y", 1, priority="cmdline")
+    cheap["RETRY_HTTP_CODES"].append(999)
+    assert original["DOWNLOAD_DELAY"] != 7
+    assert "x.Y" not in original["DOWNLOADER_MIDDLEWARES"]
+    assert 999 not in original["RETRY_HTTP_CODES"]
+    assert not cheap.frozen and cheap.frozencopy().frozen and not original.frozen

@@ -1,0 +1,124 @@
+"""A crawl child that serves batch after batch (scheduler/child_serve.py): one process, one start-up,
+for many batches, each answered and settled as a fresh child's would be; its lifetime ends where
+--child-batches says, an idle or dead one is replaced, and nothing of it outlives the launcher."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from sample_site import Page, SiteServer
+from scheduler.jobs import Launcher
+from store.db import open_db
+from store.records import ArticleFilter, Outcome
+from store.repository import Repository
+from tests.conftest import poll, write_seeds
+from tests.sites import serve_stories
+
+pytestmark = pytest.mark.e2e
+FAST = "[settings]\ndownload_delay = 0\nretry_times = 0\n"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie is gone too: only its parent's wait() is left.
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _holders(repo: Repository) -> list[str]:
+    return [r.holder or "" for r in sorted(repo.runs.recent(limit=50), key=lambda r: r.id)]
+
+
+def test_one_child_serves_batches_until_its_lifetime_then_a_fresh_one_takes_over(tmp_path: Path) -> None:
+    names = ["a", "b", "c", "d"]
+    with SiteServer() as site:
+        for i, n in enumerate(names):
+            serve_stories(site, 1, path=f"/{n}/2024-09/{{day:02d}}/story-{{n}}.html", feed=f"/{n}.xml", offset=9 * i)
+        seeds = write_seeds(tmp_path / "seeds", *({"name": n, "feeds": [f"{site.url}/{n}.xml"]} for n in names),
+                            text=FAST)
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        repo = Repository(open_db(db))
+        launcher = Launcher(repo, db, time_limit=60, child_batches=3)
+        try:
+            results = [launcher.run_batch(seeds, [n]) for n in names]
+            assert [(r[0].outcome, r[0].summary["new"]) for r in results] == [(Outcome.OK, 1)] * 4
+            holders = _holders(repo)
+            # Three batches in the first child, the fourth in a fresh one; the first has exited.
+            assert holders[0] == holders[1] == holders[2] != holders[3]
+            first = int(holders[0].rsplit(":", 1)[1])
+            poll(lambda: _gone(first), timeout=30, what="the first child's exit after its third batch")
+            assert len(repo.articles.query(ArticleFilter(include_all=True))) == 4
+            assert repo.leases.all() == {}
+        finally:
+            launcher.stop_all()
+            repo.close()
+    last = int(holders[3].rsplit(":", 1)[1])
+    assert _gone(last), "stop_all left an idle child running"
+
+
+def test_a_served_child_picks_up_edited_seeds_and_a_dead_idle_child_is_replaced(tmp_path: Path) -> None:
+    with SiteServer() as site:
+        serve_stories(site, 1, path="/a/2024-09/{day:02d}/story-{n}.html", feed="/a.xml")
+        serve_stories(site, 1, path="/b/2024-09/{day:02d}/story-{n}.html", feed="/b.xml", offset=20)
+        seeds = write_seeds(tmp_path / "seeds", {"name": "a", "feeds": [f"{site.url}/a.xml"]}, text=FAST)
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        repo = Repository(open_db(db))
+        launcher = Launcher(repo, db, time_limit=60, child_batches=10)
+        try:
+            assert launcher.run_batch(seeds, ["a"])[0].outcome == Outcome.OK
+            # The seeds change under the living child: its next batch reads them again.
+            write_seeds(seeds, {"name": "a", "feeds": [f"{site.url}/a.xml"]},
+                        {"name": "b", "feeds": [f"{site.url}/b.xml"]}, text=FAST)
+            assert launcher.run_batch(seeds, ["b"])[0].summary["new"] == 1
+            first = int(_holders(repo)[-1].rsplit(":", 1)[1])
+            assert _holders(repo) == [f"{_holders(repo)[0]}"] * 2  # the same child served both
+            os.kill(first, signal.SIGKILL)  # dies while idle (out of memory, an operator)
+            # At once: the dying child may still take the write, but never says it took the batch.
+            again = launcher.run_batch(seeds, ["a", "b"])
+            assert [r.outcome for r in again] == [Outcome.OK, Outcome.OK]
+            assert _holders(repo)[-1] != _holders(repo)[0]
+        finally:
+            launcher.stop_all()
+            repo.close()
+
+
+def test_a_child_killed_mid_batch_fails_only_that_batch_and_its_earlier_runs_stand(tmp_path: Path) -> None:
+    with SiteServer() as site:
+        serve_stories(site, 1, path="/a/2024-09/{day:02d}/story-{n}.html", feed="/a.xml")
+        site.set_page("/hang.xml", Page(b"<rss/>", delay=60))
+        seeds = write_seeds(tmp_path / "seeds", {"name": "a", "feeds": [f"{site.url}/a.xml"]},
+                            {"name": "hang", "feeds": [f"{site.url}/hang.xml"]},
+                            text=FAST + "download_timeout = 50\n")
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        repo = Repository(open_db(db))
+        launcher = Launcher(repo, db, time_limit=60, child_batches=10)
+        try:
+            assert launcher.run_batch(seeds, ["a"])[0].outcome == Outcome.OK
+
+            def kill_when_hanging() -> None:
+                poll(lambda: any(r.source == "hang" and not r.finished for r in repo.runs.recent(limit=5)),
+                     timeout=30, what="the hanging source's open run")
+                os.kill(launcher.running()[0], signal.SIGKILL)
+
+            killer = threading.Thread(target=kill_when_hanging)
+            killer.start()
+            results = launcher.run_batch(seeds, ["hang"])
+            killer.join()
+            assert results[0].outcome == Outcome.FAILED and results[0].returncode == -signal.SIGKILL
+            runs = {r.source: r for r in repo.runs.recent(limit=5)}
+            # The killed batch's run is closed; the same child's earlier run keeps its ok.
+            assert runs["hang"].outcome == Outcome.FAILED and runs["hang"].finished is not None
+            assert runs["a"].outcome == Outcome.OK
+            assert runs["a"].holder == runs["hang"].holder
+            assert repo.leases.all() == {}
+        finally:
+            launcher.stop_all()
+            repo.close()
