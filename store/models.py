@@ -95,6 +95,8 @@ class Article(Base):
         Index("ix_articles_duplicate_of", "duplicate_of", **_only_set("duplicate_of")),
         Index("ix_articles_updated", "updated", "id", **_only_set("updated")),
         Index("ix_articles_listed", "listed"),
+        # Deleting an old run (store.runs) looks its articles up by run_id.
+        Index("ix_articles_run_id", "run_id", **_only_set("run_id")),
     )
 
 

@@ -13,7 +13,7 @@ allow pattern matches its listings), which the first rows show.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -28,6 +28,14 @@ _FAILED = sorted(FAILED_OUTCOMES)
 # Skip rows kept per run, and the runs per source whose skip rows are kept (`newsmon runs` lists 20).
 SKIPS_PER_RUN = 200
 SKIP_RUNS = 20
+# Runs kept: a source's newest RUNS_KEPT, and any younger than RUNS_KEPT_DAYS; older quiet ones go
+# (docs/scale.md: a row per check is 158 MB a day at 20,000 sources, and `status` reads them all).
+# Runs that found something (articles name them) and a source's newest ok run are always kept: the
+# failure streak and the last new article are read from them. Pruned on one run start in
+# PRUNE_EVERY, for the source starting, so the cost is spread thin.
+RUNS_KEPT = 100
+RUNS_KEPT_DAYS = 14
+PRUNE_EVERY = 16
 # A run's failed or skipped pages: (url, reason), in the order they were recorded.
 Details = tuple[tuple[str, str], ...]
 
@@ -47,7 +55,26 @@ class Runs:
                                    matched=0, duplicates=0, errors=0, skipped=0, holder=holder).returning(Run.id)
             ).scalar_one())
             self._prune_skips(conn, source)
+            if run_id % PRUNE_EVERY == 0:
+                self._prune_runs(conn, source)
             return run_id
+
+    def _prune_runs(self, conn: Connection, source: str) -> int:
+        """Delete the source's runs past RUNS_KEPT and RUNS_KEPT_DAYS that stored nothing, except its
+        newest ok run; return how many."""
+        oldest_kept = conn.execute(select(Run.id).where(Run.source == source).order_by(Run.id.desc())
+                                   .offset(RUNS_KEPT - 1).limit(1)).scalar()
+        if oldest_kept is None:
+            return 0
+        newest_ok = conn.execute(select(func.max(Run.id)).where(
+            Run.source == source, Run.outcome == Outcome.OK.value)).scalar() or 0
+        old = [r[0] for r in conn.execute(select(Run.id).where(
+            Run.source == source, Run.id < oldest_kept, Run.id != newest_ok,
+            Run.started < utcnow() - timedelta(days=RUNS_KEPT_DAYS), Run.new == 0, Run.duplicates == 0))]
+        for chunk in (old[i:i + 500] for i in range(0, len(old), 500)):
+            # Their run_errors and run_skips go with them (ON DELETE CASCADE, enforced on SQLite too).
+            conn.execute(delete(Run).where(Run.id.in_(chunk)))
+        return len(old)
 
     def _prune_skips(self, conn: Connection, source: str) -> None:
         oldest_kept = conn.execute(select(Run.id).where(Run.source == source).order_by(Run.id.desc())

@@ -294,3 +294,34 @@ def test_chunked_in_runs_every_chunk(repo: Repository) -> None:
     with repo.db.read() as conn:
         rows = list(Database.chunked_in(conn, lambda chunk: select(Run.id).where(Run.id.in_(chunk)), ids, size=2))
     assert sorted(r.id for r in rows) == ids
+
+
+def test_old_quiet_runs_are_pruned_and_what_status_and_articles_need_is_kept(repo: Repository) -> None:
+    from store.models import RunError, RunSkip
+    from store.runs import PRUNE_EVERY, RUNS_KEPT, RUNS_KEPT_DAYS
+
+    # 40 old runs (the 30th the newest ok one: failures count back to it), then RUNS_KEPT failed ones.
+    old = _runs(repo, "s", *[Outcome.OK] * 30, *[Outcome.FAILED] * 10)
+    recent = _runs(repo, "s", *[Outcome.FAILED] * RUNS_KEPT)
+    other = _runs(repo, "t", Outcome.OK)
+    repo.runs.add_error(old[6], "https://x.example/a", "timeout")
+    repo.runs.add_skips(old[6], [("https://x.example/b", "not an article")])
+    long_ago = datetime.now(UTC) - timedelta(days=RUNS_KEPT_DAYS + 1)
+    with repo.db.write() as conn:
+        conn.execute(Run.__table__.update().where(Run.id.in_([*old, *other])).values(started=long_ago))
+        conn.execute(Run.__table__.update().where(Run.id == old[4]).values(new=1))  # an article names it
+    failures = repo.runs.failures(["s"])["s"]
+    # Pruning runs on one start in PRUNE_EVERY, for the source starting.
+    started = []
+    while not started or started[-1] % PRUNE_EVERY:
+        started.append(repo.runs.start("s"))
+    with repo.db.read() as conn:
+        left = set(conn.execute(select(Run.id).where(Run.source == "s")).scalars())
+        errors = conn.execute(select(RunError.id)).all()
+        skips = conn.execute(select(RunSkip.id)).all()
+        others = set(conn.execute(select(Run.id).where(Run.source == "t")).scalars())
+    assert left & set(old) == {old[4], old[29]}  # the one that found something, the newest ok
+    assert set(recent[-(RUNS_KEPT - len(started)):]) <= left and set(started) <= left
+    assert errors == [] and skips == []  # the deleted runs' rows went with them
+    assert others == set(other)  # another source's runs wait for its own start
+    assert repo.runs.failures(["s"])["s"] == failures - 10  # the old failures are gone; running ones never count
