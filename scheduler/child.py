@@ -20,7 +20,8 @@ would show in `ps`):
 Exit 0: the sources were crawled ("ok", with a run each) or other processes held all their leases
 ("skipped"; the sources skipped, and who held them, are in "skipped" either way); 1: a runtime
 failure (the database); 2: bad config (seeds, a source, a missing variable). "failed" comes with the
-reason. Nothing is printed on stdout: the daemon reads the result file only.
+reason. Nothing is printed on stdout: the daemon reads the result file only (a serving child
+answers its requests there, scheduler/child_serve.py, and sends anything else to stderr).
 """
 
 from __future__ import annotations
