@@ -99,6 +99,9 @@ def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repo
 
     config = with_stored_examples(config, repository)
     own = scrapy_settings(config.settings, log_level) if log_level is not None else {}
+    revisits = {source.name: (repository.articles.revisit_candidates(
+        source.name, utcnow() - timedelta(seconds=source.revisit)) if source.revisit else {}) for source in sources}
+    validators = repository.validators.load_many(revisits)
     crawlers, finished = [], []
     for source in sources:
         crawler = runner.create_crawler(NewsSpider)
@@ -108,12 +111,10 @@ def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repo
                              priority="cmdline")
         if time_limit:
             crawler.settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
-        revisit = (repository.articles.revisit_candidates(source.name, utcnow() - timedelta(seconds=source.revisit))
-                   if source.revisit else {})
         finished.append(runner.crawl(crawler, source=source, known_urls=repository.articles.known_urls,
                                      max_articles=config.settings.max_articles_per_crawl,
-                                     max_links=config.settings.max_links_per_page, revisit=revisit,
-                                     validators=repository.validators.load(source.name, revisit),
+                                     max_links=config.settings.max_links_per_page, revisit=revisits[source.name],
+                                     validators=validators[source.name],
                                      verify_every=config.settings.validator_check_every))
         crawlers.append(crawler)
     # consumeErrors: a crawler that failed to start has logged why; runs_of() says it has no run.

@@ -4,8 +4,9 @@ the pages it skipped (fetched, or found past the article limit, and not stored) 
 Skips are routine, errors are not: a source whose feed links its section pages skips them on every
 crawl, forever. So the run keeps the count of its skips (`skipped`) for good, and the skips
 themselves (run_skips) only up to SKIPS_PER_RUN per run and for each source's SKIP_RUNS newest
-runs: the rows stay under sources x SKIP_RUNS x SKIPS_PER_RUN (100 sources: 400,000 at worst, a
-few thousand in practice), however long newsmon runs. Past SKIPS_PER_RUN a run's skips are nearly
+runs (pruned on one start in PRUNE_EVERY, so up to PRUNE_EVERY more between): the rows stay under
+sources x (SKIP_RUNS + PRUNE_EVERY) x SKIPS_PER_RUN (100 sources: 720,000 at worst, a few thousand
+in practice), however long newsmon runs. Past SKIPS_PER_RUN a run's skips are nearly
 always one reason in bulk (the article limit on a first crawl of a big sitemap, a source whose
 allow pattern matches its listings), which the first rows show.
 """
@@ -47,15 +48,16 @@ class Runs:
         self.db = db
 
     def start(self, source: str, holder: str | None = None) -> int:
-        """Record the start of a crawl of `source` and return the run id; drop the skip rows of the
-        source's runs older than its SKIP_RUNS newest."""
+        """Record the start of a crawl of `source` and return the run id; on one start in
+        PRUNE_EVERY, drop the skip rows of the source's runs older than its SKIP_RUNS newest, and its
+        old runs (_prune_runs)."""
         with self.db.write() as conn:
             run_id = int(conn.execute(
                 insert(Run).values(source=source, started=utcnow(), outcome=Outcome.RUNNING.value, pages=0, new=0,
                                    matched=0, duplicates=0, errors=0, skipped=0, holder=holder).returning(Run.id)
             ).scalar_one())
-            self._prune_skips(conn, source)
-            if run_id % PRUNE_EVERY == 0:
+            if run_id % PRUNE_EVERY == 0:  # each a query or two: a quiet check's start is one insert
+                self._prune_skips(conn, source)
                 self._prune_runs(conn, source)
             return run_id
 

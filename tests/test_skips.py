@@ -29,7 +29,7 @@ from sample_site.templates import listing
 from store.db import upgrade
 from store.records import ArticleFilter, NewArticle, Outcome
 from store.repository import Repository
-from store.runs import SKIP_RUNS, SKIPS_PER_RUN
+from store.runs import PRUNE_EVERY, SKIP_RUNS, SKIPS_PER_RUN
 from tests.conftest import cli_json, run_cli, write_seeds
 from tests.sites import TimedSiteServer
 
@@ -201,13 +201,14 @@ def test_skip_rows_are_kept_for_each_sources_newest_runs_only(db_url: str) -> No
     try:
         other = repo.runs.start("other")
         repo.runs.add_skips(other, [("https://o/1", "too short")])
-        runs = []
-        for n in range(SKIP_RUNS + 2):
+        runs: list[int] = []
+        # Pruned on one start in PRUNE_EVERY: go on to the first such start past SKIP_RUNS + 2 runs.
+        while len(runs) < SKIP_RUNS + 2 or runs[-1] % PRUNE_EVERY:
             runs.append(repo.runs.start("s"))
-            repo.runs.add_skips(runs[-1], [(f"https://x/{n}", "too short")])
+            repo.runs.add_skips(runs[-1], [(f"https://x/{len(runs)}", "too short")])
         got = {r.id: r for r in repo.runs.get([other, *runs])}
-        assert [got[r].skip_list for r in runs[:2]] == [(), ()]  # pruned as newer runs started
-        assert all(len(got[r].skip_list) == 1 for r in runs[2:]) and len(runs[2:]) == SKIP_RUNS
+        assert all(got[r].skip_list == () for r in runs[:-SKIP_RUNS])  # pruned as newer runs started
+        assert all(len(got[r].skip_list) == 1 for r in runs[-SKIP_RUNS:])
         assert all(got[r].skipped == 1 for r in runs)  # the count stays
         assert got[other].skip_list == (("https://o/1", "too short"),)  # another source's are its own
     finally:
