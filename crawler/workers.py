@@ -43,6 +43,10 @@ _worker_rules: tuple[Rule, ...] = ()
 def _init_worker(rules: tuple[Rule, ...]) -> None:
     global _worker_rules
     _worker_rules = rules
+    # Forked from the fork server, where crawler.pool_guard was imported: watch this process's own parent.
+    from crawler.pool_guard import watch_parent
+
+    watch_parent()
 
 
 def _analyze_in_worker(page: FetchedPage, min_chars: int, learned: frozenset[str]) -> Analysis | Rejection:
@@ -113,7 +117,7 @@ class AnalysisPool:
         with self._lock:
             if self._executor is None:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["crawler.analysis"])
+                context.set_forkserver_preload(["crawler.pool_guard", "crawler.analysis"])
                 self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                                      initializer=_init_worker, initargs=(self.rules,))
             return self._executor

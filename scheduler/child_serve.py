@@ -202,8 +202,12 @@ class Server:
 
     def _say(self, reply: Mapping[str, Any]) -> None:
         with self._replying:
-            self.replies.write(json.dumps(reply) + "\n")
-            self.replies.flush()
+            try:
+                self.replies.write(json.dumps(reply) + "\n")
+                self.replies.flush()
+            except (BrokenPipeError, OSError):
+                # The launcher is gone (killed): nobody will send another batch, so exit after this one.
+                self.closing = True
 
     def _config(self, seeds: Path) -> Config:
         """The seeds in `seeds`, parsed once while their content stays the same: 20,000 sources take

@@ -45,6 +45,18 @@ HARD_STOP_SECONDS = 3.0
 # (1-2 s, and ~12 ms a source of Scrapy set-up: bench/capacity.py) and for closing.
 BACKSTOP_SECONDS = 30.0
 BACKSTOP_PER_SOURCE = 0.1
+# The child's first lines: die with the thread that started it (PR_SET_PDEATHSIG = 1: a dispatcher
+# of the daemon, a job thread of the worker, which live as long as their process), and exit at once
+# if that process died before this took effect; then the usual runner. A daemon or worker killed
+# with SIGKILL leaves no crawl running on (bench/kill_soak.py).
+_GUARDED_CHILD = """\
+import ctypes, os, runpy, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)
+sys.argv = [sys.argv[0]]
+runpy.run_module("scheduler.child", run_name="__main__", alter_sys=True)
+"""
 # Not a run outcome: the child found the source's lease held by another process and did not crawl.
 SKIPPED = contract.SKIPPED
 # A reused child idle this long exits: it holds ~150 MB, and starting one costs ~1.5 s of CPU, so
@@ -110,8 +122,11 @@ class Launcher:
         self._lock = threading.Lock()
 
     def command(self) -> list[str]:
-        """Return the child's command line: the same for every crawl, since what to do goes by environment."""
-        return [sys.executable, "-m", "scheduler.child"]
+        """Return the child's command line: the same for every crawl, since what to do goes by
+        environment; on Linux, behind the parent-death guard (_GUARDED_CHILD)."""
+        if not sys.platform.startswith("linux"):
+            return [sys.executable, "-m", "scheduler.child"]
+        return [sys.executable, "-c", _GUARDED_CHILD, str(os.getpid())]
 
     def environment(self, seeds_dir: Path, source: str | Sequence[str], result: Path,
                     time_limit: float | None = None) -> dict[str, str]:

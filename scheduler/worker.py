@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import tempfile
 import time
 import warnings
@@ -32,28 +31,8 @@ from store.repository import Repository
 
 log = logging.getLogger("newsmon.worker")
 
-# The child's first lines: die with the worker thread that started it (PR_SET_PDEATHSIG = 1), and
-# exit at once if the worker died before that took effect; then the usual runner.
-_GUARDED_CHILD = """\
-import ctypes, os, runpy, signal, sys
-ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-if os.getppid() != int(sys.argv[1]):
-    os._exit(1)
-sys.argv = [sys.argv[0]]
-runpy.run_module("scheduler.child", run_name="__main__", alter_sys=True)
-"""
 # How often a redelivered job looks whether the leases left by the dead crawl have expired.
 LEASE_POLL_SECONDS = 0.5
-
-
-class GuardedLauncher(Launcher):
-    """A Launcher whose children are killed when the worker dies (Linux); elsewhere a plain one."""
-
-    def command(self) -> list[str]:
-        """Return the child's command line: the parent-death guard, then scheduler.child."""
-        if not sys.platform.startswith("linux"):
-            return super().command()
-        return [sys.executable, "-c", _GUARDED_CHILD, str(os.getpid())]
 
 
 class Jobs:
@@ -64,7 +43,7 @@ class Jobs:
         self.db_url = db_url
         self.log_options = log_options
         # One launcher for every job: its crawl children serve job after job (scheduler/child_serve.py).
-        self.launcher = GuardedLauncher(repository, db_url, log_options, child_batches=CHILD_BATCHES)
+        self.launcher = Launcher(repository, db_url, log_options, child_batches=CHILD_BATCHES)
 
     def run(self, bundle: dict[str, str], names: Sequence[str], time_limit: float,
             redelivered: bool) -> list[dict[str, Any]]:

@@ -122,3 +122,33 @@ def test_a_child_killed_mid_batch_fails_only_that_batch_and_its_earlier_runs_sta
         finally:
             launcher.stop_all()
             repo.close()
+
+
+def test_a_daemon_killed_with_sigkill_leaves_no_crawl_child_running(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import FAST_CRAWL_ENV, ROOT
+
+    with SiteServer() as site:
+        site.set_page("/hang.xml", Page(b"<rss/>", delay=60))
+        seeds = write_seeds(tmp_path / "seeds", {"name": "hang", "feeds": [f"{site.url}/hang.xml"]},
+                            text=FAST + "download_timeout = 50\n")
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds), "daemon",
+                                   "--jitter", "0"], cwd=ROOT, env={**os.environ, **FAST_CRAWL_ENV},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        repo = Repository(open_db(db))
+        try:
+            # Mid-crawl: the child has opened the hanging source's run.
+            poll(lambda: any(not r.finished for r in repo.runs.recent(limit=5)), timeout=60,
+                 what="the crawl child's open run")
+            (holder,) = {r.holder for r in repo.runs.recent(limit=5)}
+            child = int(str(holder).rsplit(":", 1)[1])
+            assert not _gone(child)
+        finally:
+            daemon.kill()
+            daemon.wait()
+            repo.close()
+        # Dies with the daemon (the parent-death signal), not at the end of its crawl.
+        poll(lambda: _gone(child), timeout=10, what="the crawl child to die with its daemon")

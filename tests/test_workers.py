@@ -63,3 +63,62 @@ def test_a_killed_worker_loses_no_page() -> None:
     result, restarts = asyncio.run(run())
     assert restarts == 1
     assert result is not None and result.article.title == analyze(_page(url), (), 100, ()).article.title
+
+
+_POOL_OWNER = """
+import sys
+from crawler.workers import AnalysisPool
+pool = AnalysisPool(workers=2)
+pool.expect(100)  # started from a short-lived thread, as a crawl starts it
+pool._warming.join()
+print(" ".join(map(str, pool.pids())), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    out, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for task in os.listdir(f"/proc/{parent}/task"):
+            try:
+                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as f:
+                    kids = {int(k) for k in f.read().split()}
+            except FileNotFoundError:
+                continue
+            todo += kids - out
+            out |= kids
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_a_crawl_process_killed_with_sigkill_leaves_no_pool_process_behind() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, poll
+
+    owner = subprocess.Popen([sys.executable, "-c", _POOL_OWNER], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        workers = {int(p) for p in owner.stdout.readline().split()}
+        assert len(workers) == 2
+        pool = _descendants(owner.pid)  # the fork server, its workers, the resource tracker
+        assert workers < pool
+    finally:
+        owner.kill()
+        owner.wait()
+        # Not communicate(): an orphan holding the pipe (the bug this test is for) would block it.
+        for pipe in (owner.stdin, owner.stdout):
+            if pipe is not None:
+                pipe.close()
+    left = poll(lambda: not any(_alive(p) for p in pool) or None, timeout=15, what="the pool's processes to exit")
+    assert left
