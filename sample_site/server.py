@@ -7,6 +7,7 @@ benchmarks' generated sites all run on it.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,15 @@ class Page:
     delay: float = 0.0
     # Served instead from the next request on: a page that fails once, then works.
     then: Page | None = None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (a crawl stopped at its time limit) is no server error:
+    socketserver would print its traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class SiteServer:
@@ -64,7 +74,7 @@ class SiteServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="sample-site", daemon=True)
