@@ -41,6 +41,9 @@ class CrawlContext:
     rules: tuple[Rule, ...] = ()
     # The process that runs the crawl (scheduler.leases.process_holder()), recorded on its run.
     holder: str | None = None
+    # The source's learned boilerplate hashes, read for the whole batch at once (crawler.run.start);
+    # None: the store pipeline reads them when the crawl opens.
+    learned: frozenset[str] | None = None
 
     def __copy__(self) -> CrawlContext:
         return self

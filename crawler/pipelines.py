@@ -133,7 +133,7 @@ class StorePipeline:
     def __init__(self, repository: Repository, source: str, stats: StatsCollector, batch_size: int = BATCH_SIZE,
                  batch_seconds: float = BATCH_SECONDS, on_learned: Callable[[set[str]], object] = _ignore,
                  on_failure: Callable[[StoreError], object] = _ignore, rules: Sequence[Rule] = (),
-                 on_skip: Callable[[str, str], object] = _ignore) -> None:
+                 on_skip: Callable[[str, str], object] = _ignore, learned: frozenset[str] | None = None) -> None:
         """Store into `repository` for `source`; tell `on_learned` what boilerplate is learned and
         `on_failure` which write failed; match a text cleaned here against `rules` again."""
         self.repository = repository
@@ -142,6 +142,7 @@ class StorePipeline:
         # The source's learned boilerplate hashes, loaded and learned, to clean what was analyzed
         # before a paragraph was learned (the analysis pipeline strips the pages analyzed after).
         self.learned: set[str] = set()
+        self._known = learned  # read already for the batch (crawler.run.start), else at open_spider
         self.stats = stats
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
@@ -163,15 +164,18 @@ class StorePipeline:
                        on_learned=lambda hashes: crawler.signals.send_catch_log(boilerplate_learned, hashes=hashes),
                        on_failure=lambda exc: crawler.signals.send_catch_log(store_failed, exc=exc),
                        rules=context.rules,
-                       on_skip=lambda url, reason: crawler.signals.send_catch_log(page_skipped, url=url, reason=reason))
+                       on_skip=lambda url, reason: crawler.signals.send_catch_log(page_skipped, url=url, reason=reason),
+                       learned=context.learned)
         crawler.signals.connect(pipeline.run_opened, signal=run_opened)
         return pipeline
 
     def open_spider(self) -> None:
         """Load what the source's boilerplate is so far; start the batch timer."""
         try:
-            self.learned = set(self.repository.boilerplate.learned(self.source, LEARNED_MIN_PAGES))
-            self.on_learned(set(self.learned))
+            self.learned = set(self._known if self._known is not None else
+                               self.repository.boilerplate.learned(self.source, LEARNED_MIN_PAGES))
+            if self.learned:
+                self.on_learned(set(self.learned))
         except StoreError as exc:
             self._failed(exc)
         # A slow tail of downloads must not keep analyzed articles unwritten (and unseen by

@@ -95,6 +95,7 @@ def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repo
     """
     from twisted.internet.defer import DeferredList
 
+    from crawler.boilerplate import LEARNED_MIN_PAGES
     from crawler.spiders.news import NewsSpider
 
     config = with_stored_examples(config, repository)
@@ -102,13 +103,15 @@ def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repo
     revisits = {source.name: (repository.articles.revisit_candidates(
         source.name, utcnow() - timedelta(seconds=source.revisit)) if source.revisit else {}) for source in sources}
     validators = repository.validators.load_many(revisits)
+    learned = repository.boilerplate.learned_many([source.name for source in sources], LEARNED_MIN_PAGES)
     crawlers, finished = [], []
     for source in sources:
         crawler = runner.create_crawler(NewsSpider)
         # Into this crawler's own settings (a copy of the process's), before crawl() freezes them.
         crawler.settings.setdict(own, priority="cmdline")
-        crawler.settings.set(CONTEXT_SETTING, CrawlContext(repository, source, tuple(config.rules_for(source)), holder),
-                             priority="cmdline")
+        context = CrawlContext(repository, source, tuple(config.rules_for(source)), holder,
+                               learned=frozenset(learned[source.name]))
+        crawler.settings.set(CONTEXT_SETTING, context, priority="cmdline")
         if time_limit:
             crawler.settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
         finished.append(runner.crawl(crawler, source=source, known_urls=repository.articles.known_urls,

@@ -62,6 +62,8 @@ def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, An
             "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
             "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
             "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+            # Off: the spider sets no allowed_domains (crawler.links decides which links to follow).
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
         },
         # Off for the same reason: no DEPTH_LIMIT, and a development-time warning about request meta.
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.depth.DepthMiddleware": None,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, exists, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, exists, insert, or_, select, update
 
 from store.database import IN_CHUNK, Database
 from store.models import ArticleUrl, Validator
@@ -63,9 +63,16 @@ class Validators:
                  for url, a in answers.items() if url not in current]
         if fresh:
             conn.execute(insert(cast(Table, Validator.__table__)), fresh)
+        # One statement a shape of update, executed for all its rows at once: a quiet source's three
+        # 304s are one executemany, not three statements.
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for url, old in current.items():
-            conn.execute(update(Validator).where(Validator.url == url)
-                         .values(**_update(old, answers[url], now)))
+            values = _update(old, answers[url], now)
+            row = {"b_url": url, **{f"b_{k}": v for k, v in values.items()}}
+            shapes.setdefault(tuple(sorted(values)), []).append(row)
+        for columns, rows in shapes.items():
+            conn.execute(update(Validator).where(Validator.url == bindparam("b_url"))
+                         .values({c: bindparam(f"b_{c}") for c in columns}), rows)
 
 
 def _update(old: Any, answer: ValidatorAnswer, now: datetime) -> dict[str, Any]:

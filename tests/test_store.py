@@ -17,7 +17,7 @@ from store.database import Database
 from store.db import SCHEMA_REVISION, alembic_config, open_db, redact
 from store.errors import StoreError
 from store.models import Base, Run
-from store.records import FAILED_OUTCOMES, ArticleFilter, NewArticle, Outcome
+from store.records import FAILED_OUTCOMES, ArticleFilter, NewArticle, Outcome, ValidatorAnswer
 from store.repository import Repository
 from store.search import not_index_object
 
@@ -130,6 +130,25 @@ def test_block_counts_add_up_across_a_batch(repo: Repository) -> None:
     assert repo.boilerplate.count("s", [{"a": "A", "b": "B"}, {"a": "A"}]) == {"a": 2, "b": 1}
     assert repo.boilerplate.count("s", [{"a": "A"}, {"a": "A"}, {"b": "B"}, {"c": "C"}]) == {"a": 4, "b": 2, "c": 1}
     assert repo.boilerplate.learned("s", 2) == {"a": 4, "b": 2}
+    repo.boilerplate.count("t", [{"a": "A"}, {"a": "A"}, {"z": "Z"}])
+    # A batch's sources in one query, each with its own blocks; a source with none gets {}.
+    assert repo.boilerplate.learned_many(["s", "t", "u"], 2) == {"s": {"a": 4, "b": 2}, "t": {"a": 2}, "u": {}}
+
+
+def test_validators_of_one_save_update_each_row_by_its_own_answer(repo: Repository) -> None:
+    feed, sitemap, listing = (f"https://news.example/{p}" for p in ("feed", "sitemap", "news/"))
+    repo.validators.save("s", {feed: ValidatorAnswer(etag='"1"', content_hash="f1"),
+                               sitemap: ValidatorAnswer(etag='"2"', content_hash="s1"),
+                               listing: ValidatorAnswer(content_hash="l1")})
+    # Two 304s and a changed body in one save: the 304s count up, the body's validators replace.
+    repo.validators.save("s", {feed: ValidatorAnswer(not_modified=True), sitemap: ValidatorAnswer(not_modified=True),
+                               listing: ValidatorAnswer(etag='"3"', content_hash="l2", distrust=True)})
+    repo.validators.save("s", {feed: ValidatorAnswer(not_modified=True)})
+    saved = repo.validators.load("s")
+    assert (saved[feed].not_modified, saved[feed].etag, saved[feed].content_hash) == (2, '"1"', "f1")
+    assert (saved[sitemap].not_modified, saved[sitemap].etag) == (1, '"2"')
+    assert (saved[listing].not_modified, saved[listing].etag, saved[listing].content_hash,
+            saved[listing].trusted) == (0, '"3"', "l2", False)
 
 
 def test_known_urls_covers_every_variant(repo: Repository) -> None:
