@@ -105,7 +105,8 @@ class Launcher:
     """Start crawl children, enforce their time limit, and stop them all on shutdown."""
 
     def __init__(self, repository: Repository, db_url: str, log_options: LogOptions | None = None,
-                 time_limit: float = 3600.0, stop_grace: float = GRACEFUL_STOP_SECONDS, child_batches: int = 1) -> None:
+                 time_limit: float = 3600.0, stop_grace: float = GRACEFUL_STOP_SECONDS, child_batches: int = 1,
+                 warm: bool = False) -> None:
         self.repository = repository
         self.db_url = db_url
         self.log_options = log_options or LogOptions()
@@ -114,6 +115,8 @@ class Launcher:
         # Batches a child serves: 1, a fresh child each; more, a child lives on between them.
         self.child_batches = child_batches
         self.reuse = child_batches > 1
+        # Reused children import the analysis libraries as they start, not at the first new page.
+        self.warm = warm
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._idle: list[_Served] = []
         self._requests = 0
@@ -168,6 +171,11 @@ class Launcher:
                 path.unlink(missing_ok=True)
         seconds = time.monotonic() - started
         holder = f"{socket.gethostname()}:{child.pid}"
+        if outcome == Outcome.OK and not answer and returncode is not None and returncode < 0:
+            # Killed by a signal from outside (the OOM killer, kill -9), not by us: as after a stop,
+            # each source's run says how far it got; the ones left open were killed, not failed.
+            log.error("crawl child %d was killed by signal %d during %s", child.pid, -returncode, ", ".join(sources))
+            outcome = Outcome.KILLED
         if outcome != Outcome.OK:
             # Stopped from outside: each source's run says how far it got (ok if it had finished).
             self._settle(holder, sources, outcome, after)
@@ -270,6 +278,8 @@ class Launcher:
             env.pop(key, None)
         env[contract.SERVE_ENV] = "1"
         env[contract.BATCHES_ENV] = str(self.child_batches)
+        if self.warm:
+            env[contract.WARM_ENV] = "1"
         popen = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  start_new_session=True, env=env)
         with self._lock:
@@ -277,6 +287,16 @@ class Launcher:
                 self._reaper = threading.Thread(target=self._reap, name="child-reaper", daemon=True)
                 self._reaper.start()
         return _Served(popen)
+
+    def prestart(self) -> None:
+        """Start a reused child now, idle and ready for the first batch (a worker: its first job
+        should not wait for a child's start-up)."""
+        if not self.reuse:
+            return
+        served = self._start_served()
+        served.idle_since = time.monotonic()
+        with self._lock:
+            self._idle.append(served)
 
     def _reap(self) -> None:
         while not self._closed.wait(IDLE_SECONDS / 4):

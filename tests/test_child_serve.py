@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -90,11 +91,13 @@ def test_a_served_child_picks_up_edited_seeds_and_a_dead_idle_child_is_replaced(
             repo.close()
 
 
-def test_a_child_killed_mid_batch_fails_only_that_batch_and_its_earlier_runs_stand(tmp_path: Path) -> None:
+def test_a_child_killed_mid_batch_closes_its_open_runs_as_killed_and_its_finished_runs_stand(tmp_path: Path) -> None:
     with SiteServer() as site:
         serve_stories(site, 1, path="/a/2024-09/{day:02d}/story-{n}.html", feed="/a.xml")
+        serve_stories(site, 1, path="/b/2024-09/{day:02d}/story-{n}.html", feed="/b.xml", offset=5)
         site.set_page("/hang.xml", Page(b"<rss/>", delay=60))
         seeds = write_seeds(tmp_path / "seeds", {"name": "a", "feeds": [f"{site.url}/a.xml"]},
+                            {"name": "b", "feeds": [f"{site.url}/b.xml"]},
                             {"name": "hang", "feeds": [f"{site.url}/hang.xml"]},
                             text=FAST + "download_timeout = 50\n")
         db = f"sqlite:///{tmp_path / 'n.db'}"
@@ -104,20 +107,25 @@ def test_a_child_killed_mid_batch_fails_only_that_batch_and_its_earlier_runs_sta
             assert launcher.run_batch(seeds, ["a"])[0].outcome == Outcome.OK
 
             def kill_when_hanging() -> None:
-                poll(lambda: any(r.source == "hang" and not r.finished for r in repo.runs.recent(limit=5)),
-                     timeout=30, what="the hanging source's open run")
+                def ready() -> bool:
+                    runs = {r.source: r for r in repo.runs.recent(limit=5)}
+                    return "hang" in runs and not runs["hang"].finished and "b" in runs and bool(runs["b"].finished)
+
+                poll(ready, timeout=30, what="b's finished run and the hanging source's open one")
                 os.kill(launcher.running()[0], signal.SIGKILL)
 
             killer = threading.Thread(target=kill_when_hanging)
             killer.start()
-            results = launcher.run_batch(seeds, ["hang"])
+            results = {r.source: r for r in launcher.run_batch(seeds, ["b", "hang"])}
             killer.join()
-            assert results[0].outcome == Outcome.FAILED and results[0].returncode == -signal.SIGKILL
+            # Killed from outside (the OOM killer, kill -9): the open run was killed, not failed, and
+            # the batch's run that had finished keeps its ok, as the same child's earlier batch does.
+            assert results["hang"].outcome == Outcome.KILLED and results["hang"].returncode == -signal.SIGKILL
+            assert results["b"].outcome == Outcome.OK
             runs = {r.source: r for r in repo.runs.recent(limit=5)}
-            # The killed batch's run is closed; the same child's earlier run keeps its ok.
-            assert runs["hang"].outcome == Outcome.FAILED and runs["hang"].finished is not None
-            assert runs["a"].outcome == Outcome.OK
-            assert runs["a"].holder == runs["hang"].holder
+            assert runs["hang"].outcome == Outcome.KILLED and runs["hang"].finished is not None
+            assert runs["a"].outcome == runs["b"].outcome == Outcome.OK
+            assert runs["a"].holder == runs["b"].holder == runs["hang"].holder
             assert repo.leases.all() == {}
         finally:
             launcher.stop_all()
@@ -152,3 +160,39 @@ def test_a_daemon_killed_with_sigkill_leaves_no_crawl_child_running(tmp_path: Pa
             repo.close()
         # Dies with the daemon (the parent-death signal), not at the end of its crawl.
         poll(lambda: _gone(child), timeout=10, what="the crawl child to die with its daemon")
+
+
+def _children_of(pid: int) -> list[tuple[int, str]]:
+    """Return (pid, command line) of `pid`'s child processes."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def test_a_warm_child_is_started_ahead_and_has_its_analysis_fork_server_before_the_first_batch(tmp_path: Path) -> None:
+    with SiteServer() as site:
+        serve_stories(site, 14, feed="/burst.xml")  # more than a crawl analyzes before starting its pool
+        seeds = write_seeds(tmp_path / "seeds", {"name": "burst", "feeds": [f"{site.url}/burst.xml"]}, text=FAST)
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        repo = Repository(open_db(db))
+        launcher = Launcher(repo, db, time_limit=60, child_batches=5, warm=True)
+        try:
+            launcher.prestart()
+            (child, _), = poll(lambda: [c for c in _children_of(os.getpid()) if "scheduler.child" in c[1]],
+                               timeout=30, what="the child started ahead of the first batch")
+            # Its analysis pool's fork server is running before anything asked for an analysis.
+            (server, _), = poll(lambda: [c for c in _children_of(child) if "forkserver" in c[1]], timeout=60,
+                                what="the warm child's fork server")
+            (result,) = launcher.run_batch(seeds, ["burst"])
+            assert (result.outcome, result.summary["new"]) == (Outcome.OK, 14)
+            # The batch ran in that child, whose pool forked its workers from that same fork server.
+            assert [r.holder for r in repo.runs.recent(limit=5)] == [f"{socket.gethostname()}:{child}"]
+            assert [pid for pid, command in _children_of(child) if "forkserver" in command] == [server]
+        finally:
+            launcher.stop_all()
+            repo.close()
