@@ -64,6 +64,21 @@ def _analyze_here(page: FetchedPage, rules: tuple[Rule, ...], min_chars: int,
     return analyze(page, rules, min_chars, learned)
 
 
+def _context() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["crawler.pool_guard", "crawler.analysis"])
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server every pool of this process forks its workers from (once a process),
+    its analysis imports done, ahead of the first pool (scheduler.child_serve warms a worker's child)."""
+    _context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 class AnalysisPool:
     """analyze() for one crawl: in this process at first, then in `workers` processes."""
 
@@ -116,9 +131,7 @@ class AnalysisPool:
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["crawler.pool_guard", "crawler.analysis"])
-                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context(),
                                                      initializer=_init_worker, initargs=(self.rules,))
             return self._executor
 

@@ -16,6 +16,8 @@ would show in `ps`):
     NEWSMON_CHILD_SERVE      1: crawl batch after batch as stdin asks, each answered as above
                              (scheduler/child_serve.py); NEWSMON_CHILD_SOURCE is then unused
     NEWSMON_CHILD_BATCHES    with SERVE: the batches to serve before exiting (default 100)
+    NEWSMON_CHILD_WARM       with SERVE, 1: import the analysis libraries and start the analysis
+                             pool's fork server at once, before the first batch asks for them
 
 Exit 0: the sources were crawled ("ok", with a run each) or other processes held all their leases
 ("skipped"; the sources skipped, and who held them, are in "skipped" either way); 1: a runtime
@@ -51,6 +53,7 @@ LOG_FORMAT_ENV = "NEWSMON_CHILD_LOG_FORMAT"
 LOG_FILE_ENV = "NEWSMON_CHILD_LOG_FILE"
 SERVE_ENV = "NEWSMON_CHILD_SERVE"
 BATCHES_ENV = "NEWSMON_CHILD_BATCHES"
+WARM_ENV = "NEWSMON_CHILD_WARM"
 
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
 EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2

@@ -85,6 +85,8 @@ class Server:
 
         install_reactor(self.process.settings["TWISTED_REACTOR"])
         reader.start()
+        if self.env.get(contract.WARM_ENV) == "1":
+            threading.Thread(target=_warm_analysis, name="warm-analysis", daemon=True).start()
         try:
             self.process.start(stop_after_crawl=False)
         finally:
@@ -225,6 +227,19 @@ class Server:
             config = load_config(seeds, env=self.env)
             self._configs = {key: config}  # the newest only: a reload replaces it
         return config
+
+
+def _warm_analysis() -> None:
+    """Import the analysis libraries here and in the analysis pool's fork server now, while the
+    child waits for its first batch: each costs ~1.6 s of CPU, which a worker's first job of new
+    pages would otherwise pay before its first article (bench/workers.py)."""
+    try:
+        from crawler.workers import start_fork_server
+
+        start_fork_server()
+        import crawler.analysis  # noqa: F401
+    except Exception:  # the first batch imports them itself
+        log.exception("could not warm the analysis libraries")
 
 
 def _request_id(line: str) -> Any:

@@ -43,7 +43,9 @@ class Jobs:
         self.db_url = db_url
         self.log_options = log_options
         # One launcher for every job: its crawl children serve job after job (scheduler/child_serve.py).
-        self.launcher = Launcher(repository, db_url, log_options, child_batches=CHILD_BATCHES)
+        # Warm: a worker's jobs are its cluster's crawls of new pages too, so its children import
+        # the analysis libraries as they start, and the first is started with the worker.
+        self.launcher = Launcher(repository, db_url, log_options, child_batches=CHILD_BATCHES, warm=True)
 
     def run(self, bundle: dict[str, str], names: Sequence[str], time_limit: float,
             redelivered: bool) -> list[dict[str, Any]]:
@@ -103,6 +105,10 @@ def run_worker(url: str, db_url: str, concurrency: int, log_options: LogOptions,
     check_broker(app, url)
     repository = Repository.open(db_url)
     app.newsmon_jobs = Jobs(repository, db_url, log_options)
+    try:
+        app.newsmon_jobs.launcher.prestart()
+    except OSError as exc:  # the first job starts one itself, and says so if it cannot
+        log.warning("could not start a crawl child ahead of the first job: %s", exc)
     if on_started is not None:
         def ready(**_kwargs: Any) -> None:
             on_started()
