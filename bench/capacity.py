@@ -53,6 +53,7 @@ from store.repository import Repository
 PUBLISHING_SHARE = 0.03
 # The daemon's --child-batches (--child-batches here sets it).
 CHILD_BATCHES = [batches.CHILD_BATCHES]
+STRETCH = [False]
 # The goal's deployment: sources every 30 minutes on a 2-core machine, a quarter of it busy.
 INTERVAL, CORES, BUSY = 1800, 2, 0.25
 _START = re.compile(r"^(\S+ \S+) .*crawl start: (\S+) planned=(\S+) batch=(\d+)")
@@ -114,7 +115,9 @@ def descendants(pid: int) -> list[int]:
 
 def write_seeds(folder: Path, web: SimWeb, count: int, every: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[settings]", f'every = "{every}s"', ""]
+    # A fixed interval, as the goals' arithmetic assumes (every source checked every interval), unless
+    # --stretch: then quiet sources stretch up to 8 times it, and a new article waits that long.
+    lines = ["[settings]", f'every = "{every}s"', f'max_every = "{"8x" if STRETCH[0] else f"{every}s"}"', ""]
     for i in range(count):
         base = web.base(i)
         lines += ["[[source]]", f'name = "s{i}"', f'feeds = ["{base}/feed.xml"]', f'sitemaps = ["{base}/sitemap.xml"]',
@@ -303,8 +306,11 @@ def main() -> None:
                         help="first, CPU per quiet check for these batch sizes (crawl children, no daemon)")
     parser.add_argument("--child-batches", type=int, default=batches.CHILD_BATCHES,
                         help="the daemon's --child-batches (1: a fresh crawl process per batch)")
+    parser.add_argument("--stretch", action="store_true",
+                        help="quiet sources stretch their interval (max_every 8x, the default), not a fixed one")
     args = parser.parse_args()
     CHILD_BATCHES[0] = args.child_batches
+    STRETCH[0] = args.stretch
     if args.full:
         args.sources, args.every, args.rounds = 10_000, 600, 3
     work = Path(tempfile.mkdtemp(prefix="newsmon-capacity-"))

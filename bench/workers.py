@@ -6,7 +6,9 @@ Serves a burst of new, generated news pages (bench/pages.py, ~47 KB each) as --s
 worker pinned to core 0 (taskset), then two pinned to cores 0 and 1, each with one analysis
 process; one job per source is sent through QueueLauncher from threads, as the daemon's
 dispatchers do, and the burst is timed from the first job sent to the last answer. Prints both
-runs (seconds, articles/s) and, last, the ratio (goal: two workers at least 1.8 times one).
+runs (seconds, articles/s, the machine's busy cores from /proc/stat) and the ratio (goal: two workers
+at least 1.8 times one); last, articles per busy core-second of two workers over one's: PostgreSQL,
+the fixture web and Redis share the two cores, so that is what a further machine's worker adds.
 PostgreSQL from --postgres or NEWSMON_TEST_POSTGRES_URL; needs 2+ cores, redis-server, taskset.
 """
 
@@ -76,8 +78,18 @@ def start_worker(queue: str, db: str, core: int, log: Path) -> subprocess.Popen[
     return proc
 
 
-def burst(queue: str, server: str, seeds: Path, names: list[str], cores: list[int], folder: Path) -> tuple[float, int]:
-    """Crawl every source once as one job each on len(cores) workers; return (seconds, articles stored)."""
+def busy_cores() -> tuple[float, float]:
+    """Return the machine's (busy, all) CPU seconds so far, every core's, from /proc/stat."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / hz, sum(fields) / hz
+
+
+def burst(queue: str, server: str, seeds: Path, names: list[str], cores: list[int],
+          folder: Path) -> tuple[float, int, float]:
+    """Crawl every source once as one job each on len(cores) workers; return (seconds, articles stored,
+    the machine's cores busy meanwhile: the workers', and PostgreSQL's, the fixture web's and Redis's)."""
     with fresh_pg_schema(server, prefix="newsmon_bench") as db:
         repository = Repository.open(db)
         workers = [start_worker(queue, db, core, folder / f"worker-{len(cores)}-{core}.log") for core in cores]
@@ -86,12 +98,13 @@ def burst(queue: str, server: str, seeds: Path, names: list[str], cores: list[in
         try:
             threads = [threading.Thread(target=lambda n=n: outcomes.extend(
                 r.outcome for r in launcher.run_batch(seeds, [n]))) for n in names]
-            started = time.monotonic()
+            started, (busy_before, _) = time.monotonic(), busy_cores()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             seconds = time.monotonic() - started
+            busy = (busy_cores()[0] - busy_before) / seconds
         finally:
             for w in workers:
                 w.terminate()
@@ -102,7 +115,7 @@ def burst(queue: str, server: str, seeds: Path, names: list[str], cores: list[in
         repository.close()
     if set(outcomes) != {"ok"}:
         raise SystemExit(f"some jobs did not end ok: {outcomes}")
-    return seconds, stored
+    return seconds, stored, busy
 
 
 def main() -> None:
@@ -123,18 +136,24 @@ def main() -> None:
     try:
         with SiteServer() as site:
             names = serve_burst(site, args.articles, args.sources, folder / "seeds")
-            results = {}
+            results, per_core = {}, {}
             for cores in ([0], [0, 1]):
-                seconds, stored = burst(f"redis://127.0.0.1:{port}/{next(dbs)}", args.postgres, folder / "seeds",
-                                        names, cores, folder)
+                seconds, stored, busy = burst(f"redis://127.0.0.1:{port}/{next(dbs)}", args.postgres,
+                                              folder / "seeds", names, cores, folder)
                 results[len(cores)] = seconds
+                per_core[len(cores)] = stored / seconds / busy
                 print(f"{len(cores)} worker{'s' if len(cores) > 1 else ''} (cores {cores}): {stored} articles "
-                      f"in {seconds:.1f} s, {stored / seconds:.1f} articles/s")
+                      f"in {seconds:.1f} s, {stored / seconds:.1f} articles/s; the machine {busy:.2f} cores "
+                      f"busy, {per_core[len(cores)]:.1f} articles a busy core-second")
     finally:
         redis.terminate()
         redis.wait(timeout=30)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
     print(f"two workers / one worker: {results[1] / results[2]:.2f}x as fast (goal: >= 1.8)")
+    # PostgreSQL, the fixture web and Redis run on the same two cores: beside one worker they take
+    # the idle core's time, beside two they take the workers'. Articles per busy core-second says
+    # whether a second worker's core does as much as the first's, which is the claim for more machines.
+    print(f"articles a busy core-second, two workers / one: {per_core[2] / per_core[1]:.2f}")
 
 
 if __name__ == "__main__":

@@ -103,14 +103,15 @@ def run(env: Mapping[str, str]) -> tuple[dict[str, Any], int]:
         return failed(str(exc)), EXIT_RUNTIME
     for name, holder in report.skipped.items():
         log.info("%s: being crawled by %s; skipped", name, holder)
-    if not report.runs and report.skipped:
-        reason = "; ".join(f"{n} being crawled by {h}" for n, h in report.skipped.items())
-        return {"outcome": SKIPPED, "reason": reason, "runs": [], "skipped": report.skipped}, EXIT_OK
     return answer(report.runs, report.skipped), EXIT_OK
 
 
 def answer(runs: list[RunRecord], skipped: dict[str, str]) -> dict[str, Any]:
-    """Return the result object of a batch that crawled `runs` and skipped the busy `skipped`."""
+    """Return the result object of a batch that crawled `runs` and skipped the busy `skipped` ("skipped"
+    when it crawled none of them)."""
+    if not runs and skipped:
+        reason = "; ".join(f"{n} being crawled by {h}" for n, h in skipped.items())
+        return {"outcome": SKIPPED, "reason": reason, "runs": [], "skipped": skipped}
     return {"outcome": OK, "reason": None, "runs": [_jsonable(asdict(r)) for r in runs], "skipped": skipped}
 
 

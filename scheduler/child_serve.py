@@ -176,10 +176,6 @@ class Server:
         except StoreError as exc:
             self._answer(contract.failed(str(exc)))
             return
-        if not runs and skipped:
-            reason = "; ".join(f"{n} being crawled by {h}" for n, h in skipped.items())
-            self._answer({"outcome": contract.SKIPPED, "reason": reason, "runs": [], "skipped": skipped})
-            return
         self._answer(contract.answer(runs, skipped))
 
     def _release(self, batch: dict[str, Any]) -> None:

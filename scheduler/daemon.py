@@ -43,7 +43,7 @@ from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
 from scheduler.queue import QueueLauncher
 from scheduler.reapply import changed_rules
-from scheduler.schedule import Timing, adapts, default_every, load_config, plan, silent_after, timing
+from scheduler.schedule import Timing, adapts, default_every, default_max_every, load_config, plan, silent_after, timing
 from scheduler.standby import SchedulerLease
 from store.errors import StoreError
 from store.records import Outcome, ScheduleRecord
@@ -332,7 +332,7 @@ class Daemon:
             saved = (self.repository.schedules.all() if self._saved is None else self._saved).get(source.name)
             self._intervals[source.name] = saved.interval if saved and saved.interval and not saved.failures else base
         when = timing(base, configured.cron, failures, self._intervals.get(source.name), found_new,
-                      self.options.jitter)
+                      self.options.jitter, configured.max_every or default_max_every(self.config))
         if adaptive and when.interval is not None:
             self._intervals[source.name] = when.interval
         return when

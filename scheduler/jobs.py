@@ -10,12 +10,9 @@ next batches (scheduler/child_serve.py) until it has served them or idled IDLE_S
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -28,17 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from scheduler import child as contract
+from scheduler import child_process as served_child
+from scheduler.child_process import Served, stop_child
 from store.records import Outcome
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
 
 # A graceful stop (first SIGTERM) waits for in-flight downloads, up to DOWNLOAD_TIMEOUT; a child
-# over its time limit gets this long, then a second SIGTERM, which Scrapy obeys in well under a
-# second (this covers a slow machine), then SIGKILL. Stored articles are safe either way: each is
-# its own transaction.
+# over its time limit gets this long, then a second SIGTERM and SIGKILL (scheduler.child_process).
+# Stored articles are safe either way: each is its own transaction.
 GRACEFUL_STOP_SECONDS = 5.0
-HARD_STOP_SECONDS = 3.0
 # The time limit applies to each source of a batch inside the child (crawler.deadline), from when
 # its spider opens; the child's own limit is a backstop for a child whose reactor is stuck (a
 # callback looping on the CPU), so it allows for the start-up before the sources' clocks start
@@ -66,15 +63,6 @@ IDLE_SECONDS = 60.0
 
 class ChildError(OSError):
     """No crawl child could be started to take a batch."""
-
-
-@dataclass
-class _Served:
-    """A child that crawls batch after batch (scheduler/child_serve.py), and what it said so far."""
-
-    popen: subprocess.Popen[bytes]
-    idle_since: float = 0.0
-    buffer: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -118,7 +106,7 @@ class Launcher:
         # Reused children import the analysis libraries as they start, not at the first new page.
         self.warm = warm
         self._children: dict[int, subprocess.Popen[bytes]] = {}
-        self._idle: list[_Served] = []
+        self._idle: list[Served] = []
         self._requests = 0
         self._closed = threading.Event()
         self._reaper: threading.Thread | None = None
@@ -230,7 +218,7 @@ class Launcher:
             self._children[child.pid] = child
         reply = None
         try:
-            reply = _reply(served, deadline)
+            reply = served_child.reply(served, deadline)
             if reply is None:  # it died on the batch: judged by its exit code and its silence
                 return child, Outcome.OK, child.wait()
             return child, Outcome.OK, contract.EXIT_OK
@@ -245,9 +233,9 @@ class Launcher:
                     served.idle_since = time.monotonic()
                     self._idle.append(served)
             if not kept:  # exiting by itself, dead, or stopped: its pipes go with it
-                _close(served, self.stop_grace)
+                served_child.close(served, self.stop_grace)
 
-    def _send(self, request: bytes, deadline: float) -> _Served:
+    def _send(self, request: bytes, deadline: float) -> Served:
         """Hand `request` to an idle child, or to a new one if none is idle; return the child once it
         has said it took the request. One that died idle (killed, out of memory) may still take the
         write (its last threads are exiting) but never says so: the request goes to the next."""
@@ -260,7 +248,7 @@ class Launcher:
                 assert served.popen.stdin is not None
                 served.popen.stdin.write(request)
                 served.popen.stdin.flush()
-                if _reply(served, deadline) is not None:
+                if served_child.reply(served, deadline) is not None:
                     return served
             except (BrokenPipeError, OSError):
                 pass
@@ -269,10 +257,10 @@ class Launcher:
                 with self._lock:
                     self._children[served.popen.pid] = served.popen
                 return served
-            _close(served, 0)
+            served_child.close(served, 0)
         raise ChildError("three crawl children in a row died before taking a batch")
 
-    def _start_served(self) -> _Served:
+    def _start_served(self) -> Served:
         env = self.environment(Path(), [], Path())
         for key in (contract.SOURCE_ENV, contract.RESULT_ENV, contract.SEEDS_ENV):
             env.pop(key, None)
@@ -286,7 +274,7 @@ class Launcher:
             if self._reaper is None:
                 self._reaper = threading.Thread(target=self._reap, name="child-reaper", daemon=True)
                 self._reaper.start()
-        return _Served(popen)
+        return Served(popen)
 
     def prestart(self) -> None:
         """Start a reused child now, idle and ready for the first batch (a worker: its first job
@@ -305,7 +293,7 @@ class Launcher:
                 old = [s for s in self._idle if now - s.idle_since >= IDLE_SECONDS]
                 self._idle = [s for s in self._idle if s not in old]
             for served in old:
-                _close(served, self.stop_grace)
+                served_child.close(served, self.stop_grace)
 
     def _wait(self, child: subprocess.Popen[bytes], limit: float) -> str:
         try:
@@ -336,7 +324,7 @@ class Launcher:
             children = list(self._children.values())
             idle, self._idle = self._idle, []
         threads = [threading.Thread(target=stop_child, args=(c, self.stop_grace)) for c in children]
-        threads += [threading.Thread(target=_close, args=(s, self.stop_grace)) for s in idle]
+        threads += [threading.Thread(target=served_child.close, args=(s, self.stop_grace)) for s in idle]
         for t in threads:
             t.start()
         for t in threads:
@@ -346,61 +334,6 @@ class Launcher:
 def child_limit(time_limit: float, sources: int) -> float:
     """Return how long a child crawling `sources` sources, each within `time_limit`, may run."""
     return time_limit + BACKSTOP_SECONDS + BACKSTOP_PER_SOURCE * sources
-
-
-def stop_child(child: subprocess.Popen[bytes], grace: float, over_time: bool = False) -> str:
-    """SIGTERM (Scrapy's graceful close), then SIGTERM again, then SIGKILL; return the outcome."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGTERM, HARD_STOP_SECONDS)):
-        _signal(child, sig)
-        try:
-            child.wait(timeout=wait)
-            return Outcome.TIMED_OUT if over_time else Outcome.STOPPED
-        except subprocess.TimeoutExpired:
-            continue
-    # A callback stuck on the CPU ignores SIGTERM: only SIGKILL ends it.
-    _signal(child, signal.SIGKILL)
-    child.wait()
-    return Outcome.KILLED
-
-
-def _reply(served: _Served, deadline: float) -> dict[str, Any] | None:
-    """Read the served child's next reply line by `deadline`; None if it exited first."""
-    stdout = served.popen.stdout
-    assert stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(stdout, selectors.EVENT_READ)
-        while b"\n" not in served.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                raise subprocess.TimeoutExpired(served.popen.args, deadline)
-            chunk = os.read(stdout.fileno(), 65536)
-            if not chunk:
-                return None
-            served.buffer += chunk
-    line, served.buffer = served.buffer.split(b"\n", 1)
-    try:
-        reply = json.loads(line)
-    except ValueError:
-        reply = None
-    return reply if isinstance(reply, dict) else {}
-
-
-def _close(served: _Served, grace: float) -> None:
-    """End a reused child that has no batch: close its stdin (it exits), then stop it if it lingers."""
-    with contextlib.suppress(OSError):
-        if served.popen.stdin is not None:
-            served.popen.stdin.close()
-    try:
-        served.popen.wait(timeout=max(grace, 1.0))
-    except subprocess.TimeoutExpired:
-        stop_child(served.popen, grace)
-    if served.popen.stdout is not None:
-        served.popen.stdout.close()
-
-
-def _signal(child: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
-        os.kill(child.pid, sig)
 
 
 def _read_result(path: Path) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from scheduler.jobs import GRACEFUL_STOP_SECONDS, HARD_STOP_SECONDS, ChildResult, child_limit
+from scheduler.child_process import HARD_STOP_SECONDS
+from scheduler.jobs import GRACEFUL_STOP_SECONDS, ChildResult, child_limit
 from store.records import Outcome
 from store.repository import Repository
 

@@ -27,6 +27,8 @@ BACKOFF_CEILING = 6 * 3600
 DEFAULT_EVERY = "30m"
 # A source crawled without a new article for this long is flagged silent (store.status).
 DEFAULT_SILENT_AFTER = "3d"
+# The `max_every` setting's default: a quiet source stretches up to 8 times its interval (scheduler.polling).
+AUTO_MAX_EVERY = "8x"
 
 
 @dataclass(frozen=True)
@@ -35,19 +37,24 @@ class Plan:
 
     every: int | None = None
     cron: str | None = None
+    # The longest its adaptive interval may stretch to (None: the setting's).
+    max_every: int | None = None
 
 
-def _parse_setting(key: str, raw: Any) -> int:
+def _parse_setting(key: str, raw: Any) -> int | None:
+    if key == "max_every" and raw == AUTO_MAX_EVERY:
+        return None
     return parse_duration(raw)
 
 
 def _parse_source(values: Mapping[str, Any]) -> dict[str, Any]:
     out = parse_schedule(values)
-    if "silent_after" in values:
-        try:
-            out["silent_after"] = parse_duration(values["silent_after"])
-        except ValueError as exc:
-            raise ValueError(f"silent_after: {exc}") from None
+    for key in ("silent_after", "max_every"):
+        if key in values:
+            try:
+                out[key] = parse_duration(values[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
     return out
 
 
@@ -73,8 +80,10 @@ def parse_schedule(values: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-SCHEDULE_KEYS = KeyOwner(layer="scheduler", settings={"every": DEFAULT_EVERY, "silent_after": DEFAULT_SILENT_AFTER},
-                         parse_setting=_parse_setting, source_keys=frozenset({"every", "cron", "silent_after"}),
+SCHEDULE_KEYS = KeyOwner(layer="scheduler", settings={"every": DEFAULT_EVERY, "max_every": AUTO_MAX_EVERY,
+                                                      "silent_after": DEFAULT_SILENT_AFTER},
+                         parse_setting=_parse_setting,
+                         source_keys=frozenset({"every", "cron", "max_every", "silent_after"}),
                          parse_source=_parse_source)
 
 
@@ -86,7 +95,7 @@ def load_config(seeds_dir: Path | None = None, env: Mapping[str, str] | None = N
 
 def plan(source: Source) -> Plan:
     """Return the schedule `source` sets in seeds/ (a config from `load_config`)."""
-    return Plan(every=source.extra.get("every"), cron=source.extra.get("cron"))
+    return Plan(every=source.extra.get("every"), cron=source.extra.get("cron"), max_every=source.extra.get("max_every"))
 
 
 def silent_after(config: Config) -> dict[str, int]:
@@ -98,6 +107,12 @@ def silent_after(config: Config) -> dict[str, int]:
 def default_every(config: Config) -> int:
     """Return the `every` setting in seconds: the interval of sources that set neither every nor cron."""
     return int(config.extra_settings.get("every") or parse_duration(DEFAULT_EVERY))
+
+
+def default_max_every(config: Config) -> int | None:
+    """Return the `max_every` setting in seconds (None: 8 times each source's interval)."""
+    value = config.extra_settings.get("max_every")
+    return int(value) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -115,7 +130,7 @@ def adapts(cron: str | None, failures: int) -> bool:
 
 
 def timing(base: int, cron: str | None, failures: int, previous: int | None, found_new: int | None,
-           jitter: float) -> Timing:
+           jitter: float, max_every: int | None = None) -> Timing:
     """Return the trigger for a source configured at `base` seconds (or `cron`), given its recent runs.
 
     `previous` is the interval it ran at (None: not yet), `found_new` what its last crawl found (None:
@@ -131,7 +146,7 @@ def timing(base: int, cron: str | None, failures: int, previous: int | None, fou
                       f"backing off after {failures} failed runs")
     if cron:
         return Timing(cron_trigger(cron), None, f"cron {cron}")
-    interval, reason = next_interval(base, previous, found_new)
+    interval, reason = next_interval(base, previous, found_new, max_every)
     return Timing(IntervalTrigger(seconds=interval, jitter=min(jitter, interval / 10), timezone=UTC), interval, reason)
 
 
