@@ -326,6 +326,22 @@ def test_polling_adapts_to_what_crawls_find_and_status_says_why(live: LiveSite, 
     assert busy.interval is not None and busy.interval < _interval(quieter), (busy.reason, quieter["schedule"])
 
 
+@pytest.mark.e2e
+def test_max_every_keeps_a_quiet_source_at_its_interval(live: LiveSite, db: str, tmp_path: Path) -> None:
+    seeds = write_seeds(tmp_path / "seeds", {"live": live.server.url + "/rss.xml"}, every="2s")
+    live.publish(1)
+    # By environment, as the README's settings table gives it: the daemon's timers read it.
+    daemon = Daemon(db, seeds, tmp_path / "daemon.log", env={"NEWSMON_MAX_EVERY": "2s"})
+    try:
+        quiet = poll(lambda: _status_row(db, seeds, "found nothing new"), what="a quiet crawl")
+        again = poll(lambda: _status_row(db, seeds, "found nothing new", after=quiet["next_run"]), timeout=30,
+                     what="the plan after a second quiet crawl")
+    finally:
+        assert daemon.stop() == 0
+    # Without it, the same source stretches to 3 s and then 4 s (the test above).
+    assert quiet["schedule"] == again["schedule"] == "every 2s: last crawl found nothing new (ceiling 2s)"
+
+
 # -- the child's contract and the launcher, without a crawl ----------------------------------------
 
 def run_child(env: dict[str, str], result: Path) -> tuple[int, dict[str, Any]]:
