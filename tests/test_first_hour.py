@@ -320,8 +320,9 @@ def _first_daemon_line(tmp_path: Path, db: str) -> tuple[str, Path, Path]:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
-    (line,) = err.read_text(encoding="utf-8").splitlines()  # the logs went to the file
-    return line, seeds, log
+    lines = err.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1, lines  # the logs went to the file
+    return lines[0], seeds, log
 
 
 def test_the_daemon_says_it_runs_even_with_logs_in_a_file(tmp_path: Path) -> None:
