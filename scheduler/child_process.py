@@ -48,7 +48,7 @@ def stop_child(child: subprocess.Popen[bytes], grace: float, over_time: bool = F
     return Outcome.KILLED
 
 
-def reply(served: Served, deadline: float) -> dict[str, Any] | None:
+def read_reply(served: Served, deadline: float) -> dict[str, Any] | None:
     """Read the served child's next reply line by `deadline`; None if it exited first."""
     stdout = served.popen.stdout
     assert stdout is not None
@@ -64,13 +64,13 @@ def reply(served: Served, deadline: float) -> dict[str, Any] | None:
             served.buffer += chunk
     line, served.buffer = served.buffer.split(b"\n", 1)
     try:
-        reply = json.loads(line)
+        answer = json.loads(line)
     except ValueError:
-        reply = None
-    return reply if isinstance(reply, dict) else {}
+        answer = None
+    return answer if isinstance(answer, dict) else {}
 
 
-def close(served: Served, grace: float) -> None:
+def close_served(served: Served, grace: float) -> None:
     """End a reused child that has no batch: close its stdin (it exits), then stop it if it lingers."""
     with contextlib.suppress(OSError):
         if served.popen.stdin is not None:

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler import child as contract
-from scheduler import child_process as served_child
-from scheduler.child_process import Served, stop_child
+from scheduler.child_process import Served, close_served, read_reply, stop_child
 from store.records import Outcome
 from store.repository import Repository
 
@@ -218,7 +217,7 @@ class Launcher:
             self._children[child.pid] = child
         reply = None
         try:
-            reply = served_child.reply(served, deadline)
+            reply = read_reply(served, deadline)
             if reply is None:  # it died on the batch: judged by its exit code and its silence
                 return child, Outcome.OK, child.wait()
             return child, Outcome.OK, contract.EXIT_OK
@@ -233,7 +232,7 @@ class Launcher:
                     served.idle_since = time.monotonic()
                     self._idle.append(served)
             if not kept:  # exiting by itself, dead, or stopped: its pipes go with it
-                served_child.close(served, self.stop_grace)
+                close_served(served, self.stop_grace)
 
     def _send(self, request: bytes, deadline: float) -> Served:
         """Hand `request` to an idle child, or to a new one if none is idle; return the child once it
@@ -248,7 +247,7 @@ class Launcher:
                 assert served.popen.stdin is not None
                 served.popen.stdin.write(request)
                 served.popen.stdin.flush()
-                if served_child.reply(served, deadline) is not None:
+                if read_reply(served, deadline) is not None:
                     return served
             except (BrokenPipeError, OSError):
                 pass
@@ -257,7 +256,7 @@ class Launcher:
                 with self._lock:
                     self._children[served.popen.pid] = served.popen
                 return served
-            served_child.close(served, 0)
+            close_served(served, 0)
         raise ChildError("three crawl children in a row died before taking a batch")
 
     def _start_served(self) -> Served:
@@ -293,7 +292,7 @@ class Launcher:
                 old = [s for s in self._idle if now - s.idle_since >= IDLE_SECONDS]
                 self._idle = [s for s in self._idle if s not in old]
             for served in old:
-                served_child.close(served, self.stop_grace)
+                close_served(served, self.stop_grace)
 
     def _wait(self, child: subprocess.Popen[bytes], limit: float) -> str:
         try:
@@ -324,7 +323,7 @@ class Launcher:
             children = list(self._children.values())
             idle, self._idle = self._idle, []
         threads = [threading.Thread(target=stop_child, args=(c, self.stop_grace)) for c in children]
-        threads += [threading.Thread(target=served_child.close, args=(s, self.stop_grace)) for s in idle]
+        threads += [threading.Thread(target=close_served, args=(s, self.stop_grace)) for s in idle]
         for t in threads:
             t.start()
         for t in threads:
