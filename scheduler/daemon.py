@@ -38,7 +38,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from crawler.config import RULES_FILE, SOURCES_FILE, Config, ConfigError, Source
 from scheduler.alert_config import ALERTS_FILE, Alert, load_alerts
 from scheduler.alerts import deliver
-from scheduler.batches import BATCH_SIZE, BATCH_WAIT, Due, DueQueue, wait_for_company
+from scheduler.batches import BATCH_SIZE, BATCH_WAIT, Due, DueQueue, taken_ahead
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
 from scheduler.queue import QueueLauncher
@@ -100,7 +100,7 @@ class Daemon:
         self._wake = threading.Event()
         # Each source's current adaptive interval (seconds), seeded from the schedules table.
         self._intervals: dict[str, int] = {}
-        self._due_queue = DueQueue(options.batch_size, options.max_parallel)
+        self._due_queue = DueQueue(options.batch_size, options.max_parallel, options.batch_wait)
         # APScheduler says three INFO lines per timer and batch ("Added", "Running", "executed"): at
         # 10,000 sources most of an INFO log (bench/capacity.py). Our own crawl start/end lines say it.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -281,6 +281,7 @@ class Daemon:
         for job in self.scheduler.get_jobs():
             if job.id not in wanted:
                 job.remove()
+                self._due_queue.forget(job.id)
                 log.info("source %s removed from seeds: unscheduled", job.id)
         # Read once: a query per source was quadratic (10,000 sources: minutes before the first crawl).
         self._saved = self.repository.schedules.all()
@@ -309,7 +310,8 @@ class Daemon:
                                              next_run_time=self._first_run(source, when.interval))
             elif str(job.trigger) != str(when.trigger):
                 job = job.reschedule(when.trigger)
-            self._due_queue.plan(source.name, job.next_run_time)
+            ahead = taken_ahead(when.interval, self.options.batch_wait)
+            self._due_queue.plan(source.name, job.next_run_time, ahead)
             plans.append((source.name, job.next_run_time, when.interval, when.reason, failures[source.name]))
         self.repository.schedules.save_many(self.name, plans)
 
@@ -341,8 +343,7 @@ class Daemon:
         """A source's timer fired: queue it for a batch (unless it is queued or being crawled)."""
         # The job holds its next run already: APScheduler moves it on under the lock get_job waits for.
         job = self.scheduler.get_job(name)
-        wait = wait_for_company(self._intervals.get(name), self.options.batch_wait)
-        if self._due_queue.put(name, wait, job.next_run_time if job is not None else None):
+        if self._due_queue.put(name, job.next_run_time if job is not None else None):
             self.scheduler.add_job(self._dispatch, name="dispatch", misfire_grace_time=None)
 
     def _dispatch(self) -> None:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from scrapy.exceptions import IgnoreRequest
 
 from crawler.deadline import DeadlineMiddleware
 from sample_site import Page, SiteServer
-from scheduler.batches import DueQueue, wait_for_company
+from scheduler.batches import DueQueue, taken_ahead
 from scheduler.jobs import Launcher, child_limit
 from store.db import open_db
 from store.records import ArticleFilter, Outcome, RunRecord
@@ -125,14 +125,42 @@ def test_a_source_is_queued_once_and_batches_are_taken_full_or_when_the_first_is
     assert queue.take() == []  # closed: the dispatcher ends, whatever waits
 
 
-def test_a_lone_source_is_taken_when_its_wait_is_over_and_the_wait_is_a_share_of_its_interval() -> None:
+def test_a_lone_source_is_taken_when_its_wait_is_over_and_how_far_ahead_is_a_share_of_its_interval() -> None:
     queue = DueQueue(size=200, dispatchers=2)
     assert queue.put("a", wait=0.0)
     assert [d.name for d in queue.take()] == ["a"]
     assert queue.take() == []  # nothing left: this dispatcher ends, and the next source starts one
     assert queue.put("b", wait=0.0)
-    # Every 1 s: it waits 50 ms for company; every 30 min: 10 s; cron (no interval): 10 s.
-    assert (wait_for_company(1), wait_for_company(1800), wait_for_company(None)) == (0.05, 10.0, 10.0)
+    # Every 1 s: taken up to 50 ms early; every 30 min: 10 s; cron (no interval): never.
+    assert (taken_ahead(1), taken_ahead(1800), taken_ahead(None)) == (0.05, 10.0, 0.0)
+
+
+def test_a_leaving_batch_takes_the_sources_due_within_their_ahead_and_their_timers_runs_are_skipped() -> None:
+    queue = DueQueue(size=4, dispatchers=1, wait=60)
+    now = datetime.now(UTC)
+    plans = {"soon": (3, 10.0), "sooner": (1, 10.0), "just-due": (-2, 10.0), "later": (30, 10.0),
+             "cron": (1, 0.0), "gone": (2, 10.0), "a": (0, 10.0)}
+    for name, (seconds, ahead) in plans.items():
+        queue.plan(name, now + timedelta(seconds=seconds), ahead)
+    queue.forget("gone")  # removed from seeds: no timer any more
+    assert queue.put("a", upcoming=now + timedelta(hours=1))  # due; on an interval, so it waits for none
+    batch = queue.take()
+    # Soonest first, up to the batch's size; not the cron source, not one 30 s ahead.
+    assert [d.name for d in batch] == ["a", "just-due", "sooner", "soon"]
+    assert batch[3].planned == now + timedelta(seconds=3)  # what its lateness is measured against
+    queue.done(batch)
+    # Their timers fire for the runs the batch took: nothing is queued twice.
+    for name in ("just-due", "sooner", "soon"):
+        assert queue.put(name, upcoming=now + timedelta(hours=1)) is False
+    assert queue.queued() == 0
+    # The next runs are queued as usual; the cron source waits for company (60 s here).
+    queue.put("soon", upcoming=now + timedelta(hours=2))
+    queue.put("cron", upcoming=now + timedelta(days=1))
+    assert queue.queued() == 2
+    started = time.monotonic()
+    # At once, not after the cron source's 60 s: it rides along, due already.
+    assert [d.name for d in queue.take()] == ["soon", "cron"]
+    assert time.monotonic() - started < 5
 
 
 def test_a_requests_download_timeout_never_reaches_past_its_sources_limit() -> None:
