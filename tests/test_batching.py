@@ -3,6 +3,7 @@ own time limit: a hanging source ends timed_out at its limit while the others fi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,13 +17,14 @@ from pathlib import Path
 import pytest
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
+from sqlalchemy import text
 
 from crawler.deadline import DeadlineMiddleware
 from sample_site import Page, SiteServer
 from scheduler.batches import DueQueue, taken_ahead
 from scheduler.jobs import Launcher, child_limit
 from store.db import open_db
-from store.records import ArticleFilter, Outcome, RunRecord
+from store.records import ArticleFilter, Outcome, RunRecord, utcnow
 from store.repository import Repository
 from tests.conftest import FAST_CRAWL_ENV, ROOT, poll, write_seeds
 from tests.sites import serve_stories
@@ -64,9 +66,9 @@ def test_a_hanging_source_ends_timed_out_at_its_own_limit_and_the_rest_of_its_ba
             repo.close()
 
 
-def _daemon(db: str, seeds: Path, log: Path, *args: str) -> subprocess.Popen[str]:
+def _daemon(db: str, seeds: Path, log: Path, *args: str, log_format: str = "text") -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds), "--log-level", "info",
-           "--log-file", str(log), "daemon", "--jitter", "0", "--check-every", "0.2", *args]
+           "--log-file", str(log), "--log-format", log_format, "daemon", "--jitter", "0", "--check-every", "0.2", *args]
     return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **FAST_CRAWL_ENV}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
@@ -108,6 +110,53 @@ def test_the_daemon_crawls_due_sources_in_batches_of_batch_size_and_logs_when_ea
     for r in runs:
         # Runs start after their planned time, and soon (a loose bound: a loaded machine).
         assert 0 <= (r.started - planned[r.source]).total_seconds() < 30
+
+
+
+@pytest.mark.e2e
+def test_the_daemon_takes_a_source_due_seconds_later_along_with_a_batch_leaving_now(tmp_path: Path) -> None:
+    with SiteServer() as site:
+        for i, n in enumerate(("now", "soon")):
+            serve_stories(site, 1, path=f"/{n}/2024-09/{{day:02d}}/story-{{n}}.html", feed=f"/{n}.xml", offset=7 * i)
+        # Every 200 s: a source may be taken up to 10 s (a twentieth) before it falls due.
+        seeds = write_seeds(tmp_path / "seeds", *({"name": n, "feeds": [f"{site.url}/{n}.xml"], "every": "200s",
+                                                   "max_every": "200s"} for n in ("now", "soon")))
+        db = f"sqlite:///{tmp_path / 'n.db'}"
+        repo = Repository(open_db(db))
+        # "soon" was last crawled 194 s ago: due in 6 s; "now", never crawled, is due at once.
+        run = repo.runs.start("soon")
+        repo.runs.finish(run, Outcome.OK, pages=0)
+        with repo.db.write() as conn:
+            conn.execute(text("UPDATE runs SET started = :t"), {"t": utcnow() - timedelta(seconds=194)})
+        log = tmp_path / "daemon.log"
+        proc = _daemon(db, seeds, log, log_format="json")
+        try:
+            def crawled() -> list[RunRecord] | None:
+                done = [r for r in repo.runs.recent(limit=10) if r.finished and r.id != run]
+                return done if len(done) == 2 else None
+
+            runs = poll(crawled, timeout=60, what="a run of each source")
+            # What was not done can only be seen once its moment has passed: "soon"'s timer fires
+            # 6 s after start, and a crawl for it would follow within a second or two.
+            poll(lambda: utcnow() > runs[0].started + timedelta(seconds=10), timeout=15, what="10 s", interval=0.5)
+            runs = [r for r in repo.runs.recent(limit=10) if r.id != run]
+        finally:
+            repo.close()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+    starts = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        found = re.match(r"crawl start: (\S+) planned=(\S+) batch=(\d+)", entry["message"])
+        if found:
+            starts[found[1]] = (datetime.fromisoformat(entry["time"]), datetime.fromisoformat(found[2]), int(found[3]))
+    # One batch took both, "soon" up to 10 s before it fell due; its timer's run was skipped, not
+    # crawled again.
+    assert starts["now"][2] == starts["soon"][2] == 2, starts
+    left, planned = starts["soon"][0], starts["soon"][1]
+    assert 0 < (planned - left).total_seconds() <= 10, starts
+    assert sorted(r.source for r in runs) == ["now", "soon"]
 
 
 # -- the due queue on its own -----------------------------------------------------------------------
