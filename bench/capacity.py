@@ -84,7 +84,7 @@ class Phase:
     batches: list[int]
     daemon_rss: int  # KiB, peak
     child_rss: int  # KiB, peak of any child
-    rounds: int = 0  # intervals whose publications count
+    rounds: float = 0  # intervals whose publications count
 
     @property
     def per_check(self) -> float:
@@ -205,7 +205,7 @@ def sweep(db: str, seeds: Path, count: int, sizes: list[int]) -> list[tuple[int,
     return out
 
 
-def measure(work: Path, db: str, web: SimWeb, count: int, every: int, rounds: int, batch_size: int,
+def measure(work: Path, db: str, web: SimWeb, count: int, every: int, rounds: float, batch_size: int,
             share: float = PUBLISHING_SHARE) -> Phase:
     """Run the daemon for `rounds` intervals over the first `count` sources while `share` of them
     publish in each, and (when anything is published) DRAIN more intervals: publishing goes on, so
@@ -290,7 +290,7 @@ def report(phase: Phase, every: int, db_file: Path) -> None:
     print(f"  CPU: {phase.cpu:.1f} s ({phase.daemon_cpu:.1f} s the daemon's own) = "
           f"{1000 * phase.per_check:.1f} ms per check (goal <= 20 ms)")
     print(f"  publication to stored: p50 {pct(phase.delays, 0.5):.1f} s, p99 {pct(phase.delays, 0.99):.1f} s of "
-          f"{phase.published} published in the first {phase.rounds} intervals "
+          f"{phase.published} published in the first {phase.rounds:g} intervals "
           f"({phase.unstored} not stored by the end, {DRAIN} interval later; goal p99 < {every} s)")
     late = [max(0.0, s) for s in phase.lateness]
     early = [-s for s in phase.lateness if s < 0]
@@ -312,7 +312,8 @@ def capacity_line(phase: Phase) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=float, default=3,
+                        help="intervals whose publications count (0.5: the first half of one)")
     parser.add_argument("--every", type=int, default=60, help="seconds between checks of a source")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--compare", type=int, default=0, metavar="B",
