@@ -309,17 +309,6 @@ def capacity_line(phase: Phase) -> str:
             f"(--batch-size {phase.batch_size}): {BUSY * CORES * INTERVAL / phase.per_check:,.0f} (goal 20,000)")
 
 
-def open_files(sources: int) -> None:
-    """Allow a listening socket a source and room besides (raising the hard limit needs root)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = sources + 8192
-    if soft < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
-        except (ValueError, OSError) as exc:
-            raise SystemExit(f"{sources} sources need {wanted} open files, and the limit is {hard}: {exc}") from exc
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=500)
@@ -343,7 +332,6 @@ def main() -> None:
     STRETCH[0] = args.stretch
     if args.full:
         args.sources, args.every, args.rounds = 10_000, 600, 3
-    open_files(args.sources)
     work = Path(tempfile.mkdtemp(prefix="newsmon-capacity-"))
     db_file = work / "newsmon.db"
     db = f"sqlite:///{db_file}"

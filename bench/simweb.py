@@ -1,7 +1,8 @@
 """A simulated web of thousands of news sources on loopback, for bench/capacity.py.
 
 Source i lives on its own host in 127.0.0.0/8 (the whole range is loopback on Linux), all on one
-port, served by one asyncio server: robots.txt, an RSS feed, a sitemap and a listing page, each
+port, served by one asyncio server (one listening socket, which tells sources apart by the
+address a connection was made to): robots.txt, an RSS feed, a sitemap and a listing page, each
 with an ETag and a Last-Modified date and answering 304 to a conditional request while unchanged,
 as a CDN in front of a news site does. `publish(i)` adds an article to source i's three indexes and
 remembers when, so the benchmark can time publication to storage. Keep-alive, Content-Length, no
@@ -101,18 +102,20 @@ class SimWeb:
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            first = self._loop.run_until_complete(asyncio.start_server(self._client, host(0), 0, backlog=512))
-            self.port = first.sockets[0].getsockname()[1]
-            rest = [host(i) for i in range(1, self.count)]
-            for start in range(0, len(rest), 1000):
-                self._loop.run_until_complete(
-                    asyncio.start_server(self._client, rest[start:start + 1000], self.port, backlog=64))
+            # One listener for every source (a socket each ran out of open files at 20,000, and
+            # the hard limit cannot be raised in a container): it accepts on every local address,
+            # and a connection to an address that is no source's is closed unanswered.
+            server = self._loop.run_until_complete(asyncio.start_server(self._client, "0.0.0.0", 0, backlog=4096))
+            self.port = server.sockets[0].getsockname()[1]
         finally:
             self._ready.set()
         self._loop.run_forever()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        i = self._by_address.get(writer.get_extra_info("sockname")[0], 0)
+        i = self._by_address.get(writer.get_extra_info("sockname")[0], -1)
+        if i < 0:
+            writer.close()
+            return
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
