@@ -124,7 +124,8 @@ class DueQueue:
                 self._cond.wait(left)
 
     def _take_ahead(self, room: int) -> list[Due]:
-        """Take up to `room` idle sources whose timers fire within their `ahead` seconds, soonest first."""
+        """Take up to `room` idle sources whose timers fire within their `ahead` seconds, soonest first,
+        unless an earlier batch took that run already (its timer has not fired yet)."""
         if room <= 0:
             return []
         now = datetime.now(UTC)
@@ -132,7 +133,7 @@ class DueQueue:
         # not subtracted: 7.5 ms).
         lo, hi = now - self._widest, now + self._widest
         soon = sorted((when, name) for name, when in self._plans.items()
-                      if lo <= when <= hi and name not in self._busy
+                      if lo <= when <= hi and name not in self._busy and self._taken_early.get(name) != when
                       and abs((when - now).total_seconds()) <= self._ahead.get(name, 0.0))
         ready = time.monotonic()
         taken = [Due(name, when, ready) for when, name in soon[:room]]

@@ -198,6 +198,9 @@ def test_a_leaving_batch_takes_the_sources_due_within_their_ahead_and_their_time
     assert [d.name for d in batch] == ["a", "just-due", "sooner", "soon"]
     assert batch[3].planned == now + timedelta(seconds=3)  # what its lateness is measured against
     queue.done(batch)
+    # A batch leaving before their timers fire does not take those runs again.
+    queue.put("later", upcoming=now + timedelta(hours=1), wait=0.0)
+    assert [d.name for d in queue.take()] == ["later"]
     # Their timers fire for the runs the batch took: nothing is queued twice.
     for name in ("just-due", "sooner", "soon"):
         assert queue.put(name, upcoming=now + timedelta(hours=1)) is False
