@@ -10,9 +10,8 @@ APScheduler's must never be shared between schedulers, so the jobs are rebuilt f
 the database at every start. With --queue, each batch is a job for `newsmon worker`s
 (scheduler.queue) and only the holder of the scheduler lease schedules (scheduler.standby).
 
-Alerts go out from a thread of their own: a delivery pass (scheduler.alerts) every --alerts-every
-seconds and right after each crawl, so a story found reaches people within seconds, and a slow
-alert target never holds up a crawl. What was sent is in the database, so a restart sends nothing twice.
+Alerts go out from their own thread (scheduler.alerts), every --alerts-every seconds and after each
+crawl: a slow target never holds up a crawl; what was sent is stored, so a restart sends it once.
 """
 
 from __future__ import annotations
