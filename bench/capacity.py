@@ -146,16 +146,23 @@ def run_daemon(work: Path, db: str, seeds: Path, batch_size: int,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     daemon_rss = child_rss = 0
     daemon_cpu = 0.0
-    while daemon.poll() is None and not done():
-        daemon_rss = max(daemon_rss, proc_status(daemon.pid, "VmHWM"))
-        daemon_cpu = max(daemon_cpu, own_cpu(daemon.pid))
-        for pid in descendants(daemon.pid):
-            child_rss = max(child_rss, proc_status(pid, "VmHWM"))
-        time.sleep(0.5)
-    daemon.send_signal(signal.SIGTERM)
-    while daemon.poll() is None:  # the last batches finish within --grace
-        daemon_cpu = max(daemon_cpu, own_cpu(daemon.pid))
-        time.sleep(0.2)
+    try:
+        while daemon.poll() is None and not done():
+            daemon_rss = max(daemon_rss, proc_status(daemon.pid, "VmHWM"))
+            daemon_cpu = max(daemon_cpu, own_cpu(daemon.pid))
+            for pid in descendants(daemon.pid):
+                child_rss = max(child_rss, proc_status(pid, "VmHWM"))
+            time.sleep(0.5)
+        daemon.send_signal(signal.SIGTERM)
+        while daemon.poll() is None:  # the last batches finish within --grace
+            daemon_cpu = max(daemon_cpu, own_cpu(daemon.pid))
+            time.sleep(0.2)
+    finally:
+        # The bench stopped early (Ctrl-C, SIGTERM): its daemon must not crawl on (its crawl
+        # children die with it, by their parent-death signal).
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
     err = daemon.communicate()[1]
     if daemon.returncode != 0:
         raise SystemExit(f"the daemon exited {daemon.returncode}: {err.decode()[-2000:]}")
@@ -328,6 +335,8 @@ def main() -> None:
     parser.add_argument("--stretch", action="store_true",
                         help="quiet sources stretch their interval (max_every 8x, the default), not a fixed one")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the daemon and the temporary folder go with the bench.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     CHILD_BATCHES[0] = args.child_batches
     STRETCH[0] = args.stretch
     if args.full:
