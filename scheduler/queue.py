@@ -14,8 +14,12 @@ What keeps a redelivered job from storing anything twice is the database: per-so
 the known-URL check.
 
 Celery's result calls are not thread-safe (celery issues #4480, #6335) and the daemon waits on
-several jobs from its thread pool, so every call to Celery here holds one lock, for a tenth of a
-second at a time.
+several jobs from its thread pool, so every wait for an answer holds one lock. Sending has a lock
+of its own: a wait holds its lock for up to a second (Celery drains answers a second at a time,
+whatever get()'s timeout says), and a send queued behind the waits left a free worker idle for
+that long (bench/workers.py: the second worker's first job came 1.0 s after the first's). A send
+subscribes to its answer as it goes, which Celery's Redis result consumer locks for itself since
+5.7 (pyproject.toml); RabbitMQ's reply queue is declared on the sending connection.
 """
 
 from __future__ import annotations
@@ -177,7 +181,8 @@ class QueueLauncher:
         # Each source's, as the daemon's --time-limit: the worker's child applies it.
         self.time_limit = time_limit
         self.app = make_app(url)
-        self._celery = threading.Lock()
+        self._sending = threading.Lock()
+        self._results = threading.Lock()
         self._waiting: dict[int, Any] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -198,7 +203,7 @@ class QueueLauncher:
         longest = job_seconds(self.time_limit, len(names))
         queued_for = QUEUE_WAIT_FACTOR * longest
         try:
-            with self._celery:
+            with self._sending:
                 # The seeds compress ~15 times: 20,000 sources are 3.5 MB of TOML, 233 KB in a job.
                 job = self.app.send_task(TASK_NAME, args=(pack(seeds_dir), names, self.time_limit),
                                          compression="zlib", expires=queued_for)
@@ -214,6 +219,7 @@ class QueueLauncher:
             with self._lock:
                 self._waiting.pop(key, None)
         if isinstance(answer, str):
+            self._forget(job)
             return self._unanswered(names, started, answer, Outcome.STOPPED if self._stop.is_set() else Outcome.FAILED)
         return from_records(answer)
 
@@ -226,7 +232,7 @@ class QueueLauncher:
             if time.monotonic() > started + seconds:
                 return f"no answer from the workers in {seconds:.0f}s" + unreachable
             try:
-                with self._celery:
+                with self._results:
                     value = job.get(timeout=0.1, propagate=False)
                     state = job.state
                     # Answered: the backend need not keep it (Redis would for result_expires).
@@ -249,6 +255,15 @@ class QueueLauncher:
             return value
         return "the daemon stopped waiting: the worker goes on, and records the runs"
 
+    def _forget(self, job: Any) -> None:
+        # Celery keeps every result it was asked for until it is read or forgotten: one not waited
+        # for any more would otherwise stay subscribed (Redis) until the app is gone.
+        try:
+            with self._results:
+                job.forget()
+        except Exception as exc:  # the broker is down: nothing to keep subscribed to
+            log.debug("could not forget job %s: %s", job.id, exc)
+
     def _unanswered(self, names: list[str], started: float, reason: str,
                     outcome: str = Outcome.FAILED) -> list[ChildResult]:
         return [ChildResult(n, outcome, None, time.monotonic() - started, reason=reason) for n in names]
@@ -264,7 +279,7 @@ class QueueLauncher:
 
     def close(self) -> None:
         """Close the connections to the broker and the result backend."""
-        with self._celery:
+        with self._sending, self._results:
             # RabbitMQ's reply consumer raises AttributeError when it never started: nothing to close.
             with contextlib.suppress(AttributeError):
                 self.app.backend.result_consumer.stop()

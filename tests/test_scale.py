@@ -256,6 +256,34 @@ def test_a_scheduler_and_two_workers_crawl_every_source_once(redis: RedisServer,
         assert "job done: " in w.text(), w.text()[-2000:]
 
 
+def test_a_job_is_sent_while_another_thread_waits_for_its_answer(redis: RedisServer, db: str,
+                                                                 tmp_path: Path) -> None:
+    # A thread waiting for an answer holds the results lock for up to a second at a time (Celery
+    # drains answers a second at a time); a send queued behind it left a free worker idle that long.
+    from redis import Redis
+
+    from scheduler.queue import QUEUE_NAME, QueueLauncher
+    from store.repository import Repository
+
+    seeds = write_seeds(tmp_path / "seeds", {"name": "s0", "feeds": ["http://127.0.0.1:9/rss.xml"]})
+    queue = redis.url()
+    repository = Repository.open(db)
+    launcher = QueueLauncher(repository, db, queue, time_limit=TIME_LIMIT)
+    broker = Redis.from_url(queue)
+    try:
+        with launcher._results:  # as a waiting thread holds it, for as long as the test needs
+            thread = threading.Thread(target=launcher.run_batch, args=(seeds, ["s0"]), daemon=True)
+            thread.start()
+            poll(lambda: broker.llen(QUEUE_NAME) == 1, timeout=10, what="the job to reach the queue")
+        launcher.stop_all()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    finally:
+        launcher.close()
+        broker.close()
+        repository.close()
+
+
 def _run_in_thread(queue: str, db: str, seeds: Path, names: list[str]) -> tuple[threading.Thread, list[Any]]:
     """QueueLauncher.run_batch in a thread, as the daemon calls it; the results land in the list."""
     from scheduler.queue import QueueLauncher
