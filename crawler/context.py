@@ -18,6 +18,7 @@ component opened its own engine (three engines per crawl process, which is what 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,9 @@ class CrawlContext:
     # The source's learned boilerplate hashes, read for the whole batch at once (crawler.run.start);
     # None: the store pipeline reads them when the crawl opens.
     learned: frozenset[str] | None = None
+    # robots.txt bodies kept in the store for the batch's seed hosts (origin -> body, None: none
+    # fresh), read for the whole batch at once (crawler.run.start); None: read host by host.
+    robots: Mapping[str, bytes | None] | None = None
 
     def __copy__(self) -> CrawlContext:
         return self

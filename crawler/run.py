@@ -96,6 +96,8 @@ def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repo
     from twisted.internet.defer import DeferredList
 
     from crawler.boilerplate import LEARNED_MIN_PAGES
+    from crawler.robots_cache import MAX_AGE as ROBOTS_MAX_AGE
+    from crawler.robots_cache import origin_of
     from crawler.spiders.news import NewsSpider
 
     config = with_stored_examples(config, repository)
@@ -104,13 +106,16 @@ def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repo
         source.name, utcnow() - timedelta(seconds=source.revisit)) if source.revisit else {}) for source in sources}
     validators = repository.validators.load_many(revisits)
     learned = repository.boilerplate.learned_many([source.name for source in sources], LEARNED_MIN_PAGES)
+    origins = {origin_of(url) for source in sources for url in source.seed_urls}
+    kept = repository.robots.fetched_since(list(origins), utcnow() - ROBOTS_MAX_AGE)
     crawlers, finished = [], []
     for source in sources:
         crawler = runner.create_crawler(NewsSpider)
         # Into this crawler's own settings (a copy of the process's), before crawl() freezes them.
         crawler.settings.setdict(own, priority="cmdline")
         context = CrawlContext(repository, source, tuple(config.rules_for(source)), holder,
-                               learned=frozenset(learned[source.name]))
+                               learned=frozenset(learned[source.name]),
+                               robots={origin_of(url): kept.get(origin_of(url)) for url in source.seed_urls})
         crawler.settings.set(CONTEXT_SETTING, context, priority="cmdline")
         if time_limit:
             crawler.settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")

@@ -51,6 +51,10 @@ def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, An
         "LOG_LEVEL": log_level,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            # Scrapy's robots.txt middleware with the store in front: fetched once a day, not
+            # on every check (crawler.robots_cache). Scrapy's own place in the chain.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.robots_cache.CachedRobotsTxtMiddleware": 100,
             "crawler.retry.BackoffRetryMiddleware": 550,
             # After the redirect middleware (600) in the response chain, before it in the request
             # chain: every request, redirected ones included, is checked before it is sent.

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -260,6 +261,18 @@ class Validator(Base):
     not_modified: Mapped[int] = mapped_column(Integer, default=0)
     checked: Mapped[datetime]
     changed: Mapped[datetime | None]
+
+
+class RobotsFile(Base):
+    """A host's robots.txt as last fetched, kept for up to a day (RFC 9309, section 2.4): a check
+    every 30 minutes would otherwise fetch it 48 times a day."""
+
+    __tablename__ = "robots_files"
+
+    # scheme://host[:port], as the URLs it governs spell it.
+    origin: Mapped[str] = mapped_column(Text, primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched: Mapped[datetime]
 
 
 class AlertTarget(Base):

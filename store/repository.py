@@ -14,6 +14,7 @@ from store.db import open_db
 from store.leases import Leases
 from store.matches import Matches
 from store.names import Names
+from store.robots import RobotsFiles
 from store.runs import Runs
 from store.schedules import Schedules
 from store.search import Search
@@ -37,6 +38,7 @@ class Repository:
         self.matches = Matches(self.db)
         self.alerts = Alerts(self.db)
         self.names = Names(self.db)
+        self.robots = RobotsFiles(self.db)
 
     @classmethod
     def open(cls, url: str, migrate: bool = True, create: bool = True) -> Repository:

@@ -60,7 +60,7 @@ def test_a_304_ends_the_branch(server: SiteServer, tmp_path: Path) -> None:
     server.clear_log()
     second = crawl(db, seeds)
     assert ("/rss.xml", 304) in server.answers()
-    assert server.requests() == ["/robots.txt", "/rss.xml"]
+    assert server.requests() == ["/rss.xml"]  # robots.txt is kept from the first crawl
     assert second["new"] == 0 and second["errors"] == 0 and second["outcome"] == "ok"
     # An honest server changes its ETag with the content: the new article is found at once.
     paths.append(_article(server, 3))
@@ -105,7 +105,7 @@ def test_unchanged_listing_and_pagination_stop(server: SiteServer, tmp_path: Pat
     assert crawl(db, seeds)["new"] == 6
     server.clear_log()
     crawl(db, seeds)
-    assert server.requests() == ["/robots.txt", "/list/"]  # same body as last time: nothing to follow
+    assert server.requests() == ["/list/"]  # same body as last time: nothing to follow (robots.txt kept)
     newest = _article(server, 6)
     listing([newest, *paths])  # one new story pushes the others down a page
     server.clear_log()
