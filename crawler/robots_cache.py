@@ -7,8 +7,8 @@ crawler.run.start; a host outside the batch's seeds costs one query); one fetche
 answer passes through this middleware, for the crawls after. RFC 9309 (section 2.4) lets a
 crawler keep robots.txt for up to 24 hours. What is kept is what Scrapy parses: the body of an
 answer below 500 (a 404's page allows everything, from the store as when fetched). A server error
-is not kept, so the next check asks again; nor a body over MAX_BYTES, more than RFC 9309 asks a
-crawler to parse. A database error here only costs the saving: the crawl's own writes stop it.
+or a 429 is not kept, so the next check asks again; nor a body over MAX_BYTES, more than RFC 9309
+asks a crawler to parse. A database error here only costs the saving: the crawl's own writes stop it.
 """
 
 from __future__ import annotations
@@ -81,9 +81,14 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         if request.callback is NO_CALLBACK and request.meta.get("dont_obey_robotstxt"):
             # Redirects keep the first URL asked: the host the file governs.
             asked = (request.meta.get("redirect_urls") or [request.url])[0]
-            if urlparse(asked).path == "/robots.txt" and response.status < 500 and len(response.body) <= MAX_BYTES:
+            if urlparse(asked).path == "/robots.txt" and _keepable(response):
                 try:
                     self._repository.robots.save(origin_of(asked), response.body)
                 except StoreError as exc:
                     log.warning("could not keep %s: %s", asked, exc)
         return response
+
+
+def _keepable(response: Response) -> bool:
+    # 429 is a 4xx that asks to come back later, not an answer about the site: asked again too.
+    return response.status < 500 and response.status != 429 and len(response.body) <= MAX_BYTES

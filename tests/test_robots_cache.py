@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from sample_site import Page, SiteServer
 from store.repository import Repository
 from tests.conftest import crawl, write_seeds
@@ -57,8 +59,10 @@ def test_robots_txt_is_fetched_once_a_day_and_obeyed_from_the_store(server: Site
     assert third["new"] == 0
 
 
-def test_a_robots_txt_answered_with_a_server_error_is_asked_for_again(server: SiteServer, tmp_path: Path) -> None:
-    server.set_page("/robots.txt", Page(b"busy", status=503))
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_robots_txt_answered_with_a_server_error_or_429_is_asked_for_again(status: int, server: SiteServer,
+                                                                           tmp_path: Path) -> None:
+    server.set_page("/robots.txt", Page(b"busy", status=status))
     _serve(server, range(1))
     seeds = write_seeds(tmp_path / "seeds", {"name": "s", "feeds": [f"{server.url}/rss.xml"]})
     db = f"sqlite:///{tmp_path / 'n.db'}"
