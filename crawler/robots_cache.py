@@ -24,7 +24,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
-from crawler.context import crawl_context
+from crawler.context import CONTEXT_SETTING, CrawlContext
 from store.errors import StoreError
 from store.records import utcnow
 
@@ -51,10 +51,11 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        context = crawl_context(crawler.settings)
-        self._repository = context.repository
+        # A crawl with no store (`sources add`'s probe, `rules test`'s page) fetches as Scrapy does.
+        context = crawler.settings.get(CONTEXT_SETTING)
+        self._repository = context.repository if isinstance(context, CrawlContext) else None
         # origin -> body, or None when the store has none fresh: each origin is asked once a crawl.
-        self._kept: dict[str, bytes | None] = dict(context.robots or {})
+        self._kept: dict[str, bytes | None] = dict(context.robots or {}) if self._repository is not None else {}
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         url = urlparse_cached(request)
@@ -66,6 +67,8 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         return await super().robot_parser(request)
 
     def _kept_body(self, origin: str) -> bytes | None:
+        if self._repository is None:
+            return None
         if origin not in self._kept:
             try:
                 self._kept[origin] = self._repository.robots.fetched_since([origin], utcnow() - MAX_AGE).get(origin)
@@ -78,7 +81,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         self, request: Request, response: Response
     ) -> Response:
         """Keep the answer to the request this middleware made for a robots.txt."""
-        if request.callback is NO_CALLBACK and request.meta.get("dont_obey_robotstxt"):
+        if self._repository is not None and request.callback is NO_CALLBACK and request.meta.get("dont_obey_robotstxt"):
             # Redirects keep the first URL asked: the host the file governs.
             asked = (request.meta.get("redirect_urls") or [request.url])[0]
             if urlparse(asked).path == "/robots.txt" and _keepable(response):
