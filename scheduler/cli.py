@@ -254,6 +254,11 @@ def query(obj: dict[str, Any], only_new: bool, consumer: str, since: str | None,
     with errors_as_exit():
         repository = _repository(obj["db"], create=False)
         _known_names(obj, repository, sources, rules)
+        if only_new and repository.read_only:
+            # Refused before anything is listed: a list whose cursor cannot move would come again.
+            raise click.ClickException(f"query --new moves consumer {consumer}'s cursor, and this database is "
+                                       "read-only to you: run it as the database's owner, or list by time "
+                                       "with --since")
         delivery = find_articles(repository, flt, consumer if only_new else None)
         records = [article_record(a) for a in delivery.articles]
         if records or fmt != "table":

@@ -130,6 +130,12 @@ def open_db(url: str, *, migrate: bool = True, create: bool = True) -> Engine:
     return engine
 
 
+def is_read_only(engine: Engine) -> bool:
+    """Whether `engine` was opened read-only (a reader's SQLite file it may not write)."""
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and (url.query.get("mode") == "ro" or "mode=ro" in (url.database or ""))
+
+
 def _for_reading(url: URL) -> tuple[URL, bool]:
     """The URL a reader opens a SQLite file by, and whether that is read-only."""
     db = url.database or ""

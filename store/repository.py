@@ -46,6 +46,13 @@ class Repository:
         `create=False`, a reader's: NoDatabase when there is none, read-only when it may not write."""
         return cls(open_db(url, migrate=migrate, create=create))
 
+    @property
+    def read_only(self) -> bool:
+        """Whether this store was opened read-only (a reader's SQLite file it may not write)."""
+        from store.db import is_read_only
+
+        return is_read_only(self.engine)
+
     def close(self) -> None:
         """Close every pooled connection."""
         self.db.close()

@@ -366,8 +366,9 @@ def test_readers_read_a_database_they_may_not_write(tmp_path: Path, store_copy: 
         for args in (("status",), ("runs", "--errors"), ("search", "green"), ("boilerplate",), ("query",)):
             proc = run_cli("--db", db, *args)
             assert proc.returncode == 0 and proc.stdout, (args, proc.stderr)
-        moved = run_cli("--db", db, "query", "--new")  # moves a cursor: a write
-        assert moved.returncode == 1 and "readonly database" in _one_error_line(moved)
+        moved = run_cli("--db", db, "query", "--new")  # moves a cursor: a write, refused before any output
+        assert moved.returncode == 1 and moved.stdout == ""
+        assert "query --new moves consumer default's cursor, and this database is read-only" in _one_error_line(moved)
     assert db_file.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == ["newsmon.db"]
 
 
