@@ -9,6 +9,9 @@ database that is thrown away. The source's learned boilerplate is read from the 
 and stripped as a real crawl would. Feeds and sitemaps are read in full (no conditional requests
 and no date cut-off: the scratch database has no validators), and nothing is revisited.
 
+An article whose story the user's database already holds under another URL is reported as a
+copy of it (Articles.find_story, the lookup a real crawl's store makes), not as new.
+
 Each page's fate comes from the crawl's own signals (Scrapy's request_scheduled and
 response_received, newsmon's page_skipped, the FetchFailure items), and each article's rule
 matches and terms from the scratch database, where the storing pipeline put them.
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.boilerplate import LEARNED_MIN_PAGES
 from crawler.config import Config, Source
 from crawler.context import CONTEXT_SETTING, CrawlContext
+from crawler.fingerprints import bands, simhash
 from crawler.items import FetchFailure
 from crawler.robots_log import quiet_robots_errors
 from crawler.run import with_stored_examples
@@ -134,7 +138,7 @@ def dry_run(config: Config, source: Source, real: Repository | None, max_article
             config = with_stored_examples(config, real or scratch)
             observer = _Observer()
             _crawl(config, source, real, scratch, observer, max_articles, log_level, on_progress)
-            return DryRun(source.name, _pages(observer, scratch, source.name, max_articles), real is not None)
+            return DryRun(source.name, _pages(observer, scratch, source.name, max_articles, real), real is not None)
         finally:
             scratch.close()
 
@@ -181,9 +185,19 @@ def _crawl(config: Config, source: Source, real: Repository | None, scratch: Rep
     process.start()
 
 
-def _pages(observer: _Observer, scratch: Repository, source: str, max_articles: int) -> tuple[PageReport, ...]:
+def _pages(observer: _Observer, scratch: Repository, source: str, max_articles: int,
+           real: Repository | None = None) -> tuple[PageReport, ...]:
     stored = scratch.articles.query(ArticleFilter(sources=(source,), include_all=True))
     by_id = {a.id: a for a in stored}
+
+    def stored_story(text: str | None) -> str | None:
+        # A story the user's database holds already, under another URL (another outlet's copy, a
+        # rewrite): a real crawl stores this page as a copy of it, not as new.
+        if real is None or not text:
+            return None
+        story = real.articles.find_story(simhash(text), bands(text))
+        original = real.articles.get(story) if story is not None else None
+        return original.url if original is not None else None
 
     def found_on(url: str) -> str | None:
         return observer.found_on.get(observer.first_asked.get(url, url))
@@ -200,9 +214,12 @@ def _pages(observer: _Observer, scratch: Repository, source: str, max_articles: 
     for a in sorted(stored, key=lambda a: a.id):
         asked = [u for u, article_id in owner.items() if article_id == a.id]
         original = by_id.get(a.duplicate_of) if a.duplicate_of is not None else None
+        earlier = stored_story(a.text) if a.duplicate_of is None else None
+        reason = (f"the same story as {original.url}" if original is not None
+                  else f"the same story as {earlier}, already stored" if earlier is not None else None)
         pages.append(PageReport(
-            url=a.url, kind="article", outcome="copy" if a.duplicate_of is not None else "new",
-            reason=f"the same story as {original.url}" if original is not None else None,
+            url=a.url, kind="article", outcome="copy" if a.duplicate_of is not None or earlier else "new",
+            reason=reason,
             found_on=found_on(asked[0] if asked else a.url), title=a.title,
             rules={rule: list(a.terms.get(rule, [])) for rule in a.rules}, scores=dict(a.scores)))
         claimed.update([a.url, *asked])

@@ -409,6 +409,23 @@ def test_check_tells_what_a_crawl_would_store_skip_and_match_and_stores_nothing(
 
 
 @pytest.mark.e2e
+def test_check_calls_a_page_whose_story_is_stored_under_another_url_a_copy(server: TimedSiteServer,
+                                                                          tmp_path: Path) -> None:
+    original, again = "/news/2024-09/story-one.html", "/wire/2024-09/story-one-syndicated.html"
+    server.set_page(original, story(1))
+    serve_feed(server, "/rss.xml", [original])
+    seeds = write_seeds(tmp_path / "seeds", {"name": "s", "feeds": [f"{server.url}/rss.xml"]})
+    db = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    assert crawl(db, seeds)["new"] == 1
+    server.set_page(again, story(1))  # the same story, syndicated under another URL
+    serve_feed(server, "/rss.xml", [original, again])
+    pages = {p["url"]: p for p in cli_json(db, "sources", "check", "s", seeds=seeds)}
+    copy = pages[server.url + again]
+    assert (copy["outcome"], copy["reason"]) == ("copy", f"the same story as {server.url + original}, already stored")
+    assert crawl(db, seeds)["new"] == 0  # as the real crawl then stores it: a copy, nothing new
+
+
+@pytest.mark.e2e
 def test_check_reads_a_postgresql_database_and_changes_nothing(pg_schema_url: str, server: TimedSiteServer,
                                                                tmp_path: Path) -> None:
     from store.repository import Repository
