@@ -497,6 +497,7 @@ def daemon(ctx: click.Context, max_parallel: int, batch_size: int, child_batches
     from scheduler.cli_scale import check_queue_mode, queue_launcher, standby_notice
     from scheduler.daemon import Daemon, DaemonOptions
     from scheduler.jobs import Launcher, LogOptions
+    from scheduler.leftovers import sweep
     from scheduler.queue import shown
     from store.db import redact
 
@@ -526,6 +527,7 @@ def daemon(ctx: click.Context, max_parallel: int, batch_size: int, child_batches
                        f"up to {max_parallel} {where} at once, into {redact(obj['db'])}{logs}. Ctrl-C stops it.",
                        err=True)
 
+        sweep()  # what daemons and crawls killed before left in the temporary folder
         code = Daemon(config.seeds_dir, repository, launcher, options).run(
             on_started=started, on_standby=standby_notice if queue else None)
     sys.exit(code)

@@ -88,6 +88,7 @@ def worker(obj: dict[str, Any], queue: str, concurrency: int, redeliver_after: s
         newsmon worker --queue redis://queue.internal:6379/0 --concurrency 2
     """
     from scheduler.jobs import LogOptions
+    from scheduler.leftovers import sweep
     from scheduler.queue import QueueError, shown
     from scheduler.worker import run_worker
     from store.db import redact
@@ -103,6 +104,7 @@ def worker(obj: dict[str, Any], queue: str, concurrency: int, redeliver_after: s
                    f"from {shown(queue)}, into {redact(obj['db'])}{logs}. Ctrl-C stops it.", err=True)
 
     with errors_as_exit():
+        sweep()  # what workers and crawls killed before left in the temporary folder
         try:
             code = run_worker(queue, obj["db"], concurrency, log_options, after, on_started=started)
         except QueueError as exc:

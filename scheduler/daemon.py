@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from scheduler.alerts import deliver
 from scheduler.batches import BATCH_SIZE, BATCH_WAIT, Due, DueQueue, taken_ahead
 from scheduler.jobs import Launcher
 from scheduler.leases import process_holder
+from scheduler.leftovers import temp_folder
 from scheduler.queue import QueueLauncher
 from scheduler.reapply import changed_rules
 from scheduler.schedule import Timing, adapts, default_every, default_max_every, load_config, plan, silent_after, timing
@@ -117,7 +117,7 @@ class Daemon:
         """Run until SIGTERM or SIGINT; return the exit code. `on_started(config)` is called once the
         sources are scheduled (the command line says so: a silent start looks like a hang), and
         `on_standby(holder)` when another daemon holds the scheduler lease (with `exclusive`)."""
-        self._snapshot = Path(tempfile.mkdtemp(prefix="newsmon-seeds-"))
+        self._snapshot = temp_folder("seeds")
         try:
             self.config = self._load()  # a bad config at start is the operator's to fix: raise
             self._install_signals()

@@ -26,6 +26,7 @@ from typing import Any
 
 from scheduler import child as contract
 from scheduler.child_process import Served, close_served, read_reply, stop_child
+from scheduler.leftovers import temp_prefix
 from store.records import Outcome
 from store.repository import Repository
 
@@ -141,7 +142,7 @@ class Launcher:
         else the launcher's); return each source's result, in the order given."""
         limit = self.time_limit if time_limit is None else time_limit
         started = time.monotonic()
-        fd, name = tempfile.mkstemp(prefix="newsmon-child-", suffix=".json")
+        fd, name = tempfile.mkstemp(prefix=temp_prefix("child"), suffix=".json")
         os.close(fd)
         result_file = Path(name)
         # A reused child's runs of earlier batches are not this batch's.

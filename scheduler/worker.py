@@ -24,6 +24,7 @@ from typing import Any
 
 from scheduler.batches import CHILD_BATCHES
 from scheduler.jobs import ChildResult, Launcher, LogOptions
+from scheduler.leftovers import temp_prefix
 from scheduler.queue import DEFAULT_REDELIVER_AFTER, check_broker, make_app, result_records, unpack
 from store.errors import StoreError
 from store.records import Outcome
@@ -54,7 +55,7 @@ class Jobs:
         started = time.monotonic()
         log.info("job: %s%s", ", ".join(names), " (delivered again)" if redelivered else "")
         try:
-            with tempfile.TemporaryDirectory(prefix="newsmon-job-") as folder:
+            with tempfile.TemporaryDirectory(prefix=temp_prefix("job")) as folder:
                 unpack(bundle, Path(folder))
                 if redelivered:
                     self._wait_for_dead_holders(names)
