@@ -97,8 +97,9 @@ def serve(obj: dict[str, Any], host: str, port: int, token: str | None) -> None:
     """
     import uvicorn
 
+    from scheduler.live_seeds import LiveSeeds
     from scheduler.schedule import silent_after
-    from web.app import create_app
+    from web.app import SeedNames, create_app
 
     local = host.strip("[]").lower() in LOOPBACK
     if not local and not token:
@@ -110,8 +111,18 @@ def serve(obj: dict[str, Any], host: str, port: int, token: str | None) -> None:
         config = _load_config(obj)
         repository = _repository(obj["db"], create=False)
     sock = _listen(host.strip("[]"), port)
-    app = create_app(repository, sources=[s.name for s in config.sources], rules=[r.name for r in config.rules],
-                     token=token, hosts=LOOPBACK if local else None, silent_after=silent_after(config))
+    live = LiveSeeds(lambda: _load_config(obj), config)
+
+    built: dict[int, SeedNames] = {}
+
+    def seeds() -> SeedNames:  # as the seeds are now: serve runs for days, the seeds get edited
+        now = live.current()
+        if id(now) not in built:  # once a config: 20,000 sources are not listed every request
+            built.clear()
+            built[id(now)] = SeedNames([s.name for s in now.sources], [r.name for r in now.rules], silent_after(now))
+        return built[id(now)]
+
+    app = create_app(repository, seeds, token=token, hosts=LOOPBACK if local else None)
     # No access log: a first visit's URL carries ?token=; newsmon's logging is already set up.
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, server_header=False,
                                            log_level=obj["log_level"]))

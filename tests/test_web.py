@@ -7,6 +7,7 @@ articles written through the store); the app runs as `newsmon serve` in a child 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -343,3 +344,16 @@ def test_store_filters_by_language_until_and_offset(db_url: str) -> None:
         assert [a.id for a in repo.articles.query(ArticleFilter(until=future))] == all_ids
     finally:
         repo.close()
+
+
+def test_serve_shows_the_seeds_as_edited_and_keeps_the_last_good_ones(tmp_path: Path, web_store: WebStore) -> None:
+    seeds = Path(shutil.copytree(web_store.seeds, tmp_path / "seeds"))
+    store = WebStore(web_store.db, seeds, web_store.mark, 0, 0, 0)
+    with serving(store, tmp_path / "stderr.log") as app:
+        assert "later-news" not in {s["source"] for s in get_json(app, "/sources.json")}
+        with (seeds / "sources.toml").open("a", encoding="utf-8") as out:
+            out.write('\n[[source]]\nname = "later-news"\nfeeds = ["https://later.example/feed.xml"]\n')
+        assert "later-news" in {s["source"] for s in get_json(app, "/sources.json")}
+        (seeds / "sources.toml").write_text("[[source]\nname = ", encoding="utf-8")  # a broken edit
+        assert "later-news" in {s["source"] for s in get_json(app, "/sources.json")}
+        assert "seeds edit rejected, still showing the last good config" in app.stderr()

@@ -10,8 +10,8 @@ the Host check and the headers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,17 +56,36 @@ def templates(autoescape: bool = True) -> Environment:
     return env
 
 
+@dataclass(frozen=True)
+class SeedNames:
+    """What the app shows of the seeds: the source and rule names, each source's `silent_after`
+    (store.status' default for the rest)."""
+
+    sources: Sequence[str] = ()
+    rules: Sequence[str] = ()
+    silent_after: Mapping[str, int] = field(default_factory=dict)
+
+
 class Site:
     """The app's state and endpoints: one repository, the configured source and rule names."""
 
-    def __init__(self, repository: Repository, sources: Sequence[str], rules: Sequence[str],
-                 env: Environment, silent_after: Mapping[str, int] | None = None) -> None:
+    def __init__(self, repository: Repository, seeds: Callable[[], SeedNames], env: Environment) -> None:
         self.repository = repository
-        # Each source's `silent_after` from the seeds (store.status' default for the rest).
-        self.silent_after = dict(silent_after or {})
-        self.sources = list(sources)
-        self.rules = list(rules)
+        # Asked on every request: the caller reads the seeds again when they change.
+        self.seeds = seeds
         self.env = env
+
+    @property
+    def sources(self) -> Sequence[str]:
+        return self.seeds().sources
+
+    @property
+    def rules(self) -> Sequence[str]:
+        return self.seeds().rules
+
+    @property
+    def silent_after(self) -> Mapping[str, int]:
+        return self.seeds().silent_after
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         page = self.env.get_template(name).render(request=request, path=request.url.path, rules=self.rules,
@@ -140,15 +159,17 @@ class Site:
         return response
 
 
-def create_app(repository: Repository, sources: Sequence[str] = (), rules: Sequence[str] = (),
-               token: str | None = None, hosts: Sequence[str] | None = None, autoescape: bool = True,
-               silent_after: Mapping[str, int] | None = None) -> Any:
-    """The app: pages of `repository`'s stories, `sources`' health, recent runs, Atom feeds per rule.
+def create_app(repository: Repository, seeds: SeedNames | Callable[[], SeedNames] = SeedNames(),
+               token: str | None = None, hosts: Sequence[str] | None = None, autoescape: bool = True) -> Any:
+    """The app: pages of `repository`'s stories, the seeds' sources' health, recent runs, Atom
+    feeds per rule. `seeds` may be a callable, asked on every request (`newsmon serve` reads the
+    seeds again when they change).
 
     With `token`, every request must show it (web.access); with `hosts`, only requests naming one
     of them are answered (pass the loopback names when bound to one).
     """
-    site = Site(repository, sources, rules, templates(autoescape), silent_after)
+    names = seeds
+    site = Site(repository, (lambda: names) if isinstance(names, SeedNames) else names, templates(autoescape))
     both = ("", ".json")
     routes: list[BaseRoute] = [
         Route("/", site.home, methods=["GET"]),
