@@ -58,11 +58,11 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         self._kept: dict[str, bytes | None] = dict(context.robots or {}) if self._repository is not None else {}
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
-        url = urlparse_cached(request)
-        if url.netloc not in self._parsers:
-            body = self._kept_body(f"{url.scheme}://{url.netloc}")
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers:
+            body = self._kept_body(origin_of(request.url))
             if body is not None:
-                self._parsers[url.netloc] = build_from_crawler(self._parserimpl, self.crawler, body)
+                self._parsers[netloc] = build_from_crawler(self._parserimpl, self.crawler, body)
                 self._stats.inc_value("newsmon/robots_kept")
         return await super().robot_parser(request)
 

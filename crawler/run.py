@@ -115,7 +115,7 @@ def start(runner: CrawlerRunner, config: Config, sources: Sequence[Source], repo
         crawler.settings.setdict(own, priority="cmdline")
         context = CrawlContext(repository, source, tuple(config.rules_for(source)), holder,
                                learned=frozenset(learned[source.name]),
-                               robots={origin_of(url): kept.get(origin_of(url)) for url in source.seed_urls})
+                               robots={o: kept.get(o) for o in map(origin_of, source.seed_urls)})
         crawler.settings.set(CONTEXT_SETTING, context, priority="cmdline")
         if time_limit:
             crawler.settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
