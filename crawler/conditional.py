@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from store.records import ValidatorRecord
+from store.records import ValidatorAnswer, ValidatorRecord
 
 VERIFY_EVERY = 10
 
@@ -49,3 +49,22 @@ def judge(record: ValidatorRecord | None, etag: str | None, last_modified: str |
     same_validator = (etag is not None and etag == record.etag) or (
         etag is None and last_modified is not None and last_modified == record.last_modified)
     return Verdict(changed=changed, distrust=changed and same_validator)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a discovery URL's answer means: whether it holds anything new, and what to remember of it."""
+
+    changed: bool
+    answer: ValidatorAnswer
+
+
+def read_answer(record: ValidatorRecord | None, status: int, etag: str | None, last_modified: str | None,
+                body: bytes) -> Reading:
+    """Read a discovery URL's answer (a 304, or a body) against what it answered last (`record`)."""
+    if status == 304:
+        return Reading(changed=False, answer=ValidatorAnswer(not_modified=True))
+    digest = body_hash(body)
+    verdict = judge(record, etag, last_modified, digest)
+    return Reading(changed=verdict.changed, answer=ValidatorAnswer(etag=etag, last_modified=last_modified,
+                                                                   content_hash=digest, distrust=verdict.distrust))

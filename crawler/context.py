@@ -1,9 +1,9 @@
 """What one crawl's Scrapy components need from the code that started it, and how it reaches them.
 
-OWNS: CrawlContext (the open repository, the source, its rules, the holder) and the setting it
-travels in. crawler.run.crawl() puts one in each crawler's own settings before the crawl starts;
-the extension and the pipelines read it in from_crawler, where Scrapy components read everything
-else, and never off the spider.
+OWNS: CrawlContext (the open repository, the source, its rules, the holder), CheckContext (the
+quiet check's: crawler.quiet_check) and the setting they travel in. crawler.run puts one in each
+crawler's own settings before the crawl starts; the extension and the pipelines read it in
+from_crawler, where Scrapy components read everything else, and never off the spider.
 
 Why settings, and why a context that copies as itself: Scrapy deep-copies settings (each Crawler
 copies the process's in its constructor; Settings.copy() and frozencopy() are copy.deepcopy). The
@@ -48,6 +48,10 @@ class CrawlContext:
     # robots.txt bodies kept in the store for the batch's seed hosts (origin -> body, None: none
     # fresh), read for the whole batch at once (crawler.run.start); None: read host by host.
     robots: Mapping[str, bytes | None] | None = None
+    # The quiet check's answers to the source's discovery URLs (URL -> Scrapy Response), replayed
+    # instead of asked again: crawler.replay takes each out as it replays it (a body is not kept
+    # for the whole crawl).
+    replay: dict[str, Any] | None = None
 
     def __copy__(self) -> CrawlContext:
         return self
@@ -62,3 +66,18 @@ def crawl_context(settings: BaseSettings) -> CrawlContext:
     if not isinstance(context, CrawlContext):
         raise RuntimeError(f"no {CONTEXT_SETTING} in the crawler's settings: start crawls with crawler.run.crawl()")
     return context
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """The quiet check's share of the store (crawler.quiet_check): a crawl of many sources, none its own."""
+
+    repository: Repository
+    # As CrawlContext.robots, for every seed host of the batch.
+    robots: Mapping[str, bytes | None] | None = None
+
+    def __copy__(self) -> CheckContext:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CheckContext:
+        return self

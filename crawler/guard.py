@@ -20,6 +20,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
 REFUSED = "refused: private or loopback address"
+# The request meta key naming the source a request is for, where its spider asks for many sources
+# (crawler.quiet_check); otherwise the spider's own source.
+SOURCE_META = "newsmon_source"
 
 
 def internal_host(host: str, resolve: bool = False) -> bool:
@@ -58,7 +61,10 @@ class AddressGuardMiddleware:
         host = urlsplit(request.url).hostname or ""
         if not internal_host(host, resolve=True):
             return
-        source = getattr(self.crawler.spider, "source", None)
-        allowed = {(urlsplit(u).hostname or "").lower() for u in getattr(source, "seed_urls", ())}
+        source = request.meta.get(SOURCE_META) or getattr(self.crawler.spider, "source", None)
+        # A request for no one source (a robots.txt asked by the quiet check, for the host of a
+        # request that passed here): any of the spider's sources' seed hosts.
+        seeds = getattr(source, "seed_urls", None) or getattr(self.crawler.spider, "seed_urls", ())
+        allowed = {(urlsplit(u).hostname or "").lower() for u in seeds}
         if host.lower() not in allowed:
             raise IgnoreRequest(f"{REFUSED} {host}")

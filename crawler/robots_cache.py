@@ -24,7 +24,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
-from crawler.context import CONTEXT_SETTING, CrawlContext
+from crawler.context import CONTEXT_SETTING, CheckContext, CrawlContext
 from store.errors import StoreError
 from store.records import utcnow
 
@@ -53,7 +53,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         super().__init__(crawler)
         # A crawl with no store (`sources add`'s probe, `rules test`'s page) fetches as Scrapy does.
         context = crawler.settings.get(CONTEXT_SETTING)
-        self._repository = context.repository if isinstance(context, CrawlContext) else None
+        self._repository = context.repository if isinstance(context, CrawlContext | CheckContext) else None
         # origin -> body, or None when the store has none fresh: each origin is asked once a crawl.
         self._kept: dict[str, bytes | None] = dict(context.robots or {}) if self._repository is not None else {}
 

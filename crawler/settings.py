@@ -61,6 +61,8 @@ def scrapy_settings(settings: Settings, log_level: str = "INFO") -> dict[str, An
             "crawler.guard.AddressGuardMiddleware": 50,
             # After the retry's backoff wait (550): the time left is reckoned as the request goes.
             "crawler.deadline.DeadlineMiddleware": 560,
+            # First of all: a replayed answer was asked by the quiet check through this very chain.
+            "crawler.replay.ReplayMiddleware": 10,
             # Off: no-ops here (no HTTP auth, cookies off, no cache), yet each is loaded and built
             # (or raises NotConfigured) for every source of a crawl process.
             "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,

@@ -122,8 +122,7 @@ class Server:
 
         try:
             request = json.loads(line)
-            batch = {"id": request["id"], "result": Path(request["result"]), "keeper": None, "crawlers": None,
-                     "sources": []}
+            batch = {"id": request["id"], "result": Path(request["result"]), "keeper": None, "crawl": None}
             names, seeds, limit = list(request["sources"]), Path(request["seeds"]), request.get("time_limit")
         except (ValueError, KeyError, TypeError) as exc:
             log.error("unreadable request %r: %s", line[:200], exc)
@@ -146,9 +145,8 @@ class Server:
             if not held:
                 self._finish(None)
                 return
-            batch["sources"] = held
-            crawlers, finished = start(self.process, config, held, self.repository, holder=self.holder,
-                                       time_limit=limit, log_level=self.level)
+            crawl = start(self.process, config, held, self.repository, holder=self.holder, time_limit=limit,
+                          log_level=self.level)
         except (StoreError, ConfigError) as exc:
             self._release(batch)
             self._answer(contract.failed(str(exc)))
@@ -158,21 +156,18 @@ class Server:
             self._release(batch)
             self._answer(contract.failed(f"the crawl could not start: {exc!r}"))
             return
-        batch["crawlers"] = crawlers
-        finished.addBoth(self._finish)
+        batch["crawl"] = crawl
+        crawl.finished.addBoth(self._finish)
 
     def _finish(self, _: object) -> None:
         """The batch's crawls are over: release its leases, write its result, answer."""
-        from crawler.run import runs_of
-
         batch = self.current
         if batch is None:
             return
         self._release(batch)
         skipped = batch.get("skipped", {})
         try:
-            runs = (runs_of(batch["crawlers"], batch["sources"], self.repository)
-                    if batch["crawlers"] is not None else [])
+            runs = batch["crawl"].runs() if batch["crawl"] is not None else []
         except StoreError as exc:
             self._answer(contract.failed(str(exc)))
             return

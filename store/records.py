@@ -168,6 +168,17 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class SettledRun:
+    """A run over before it was recorded: a source settled by a batch's quiet check (crawler.quiet_check)."""
+
+    source: str
+    started: datetime
+    finished: datetime
+    outcome: Outcome
+    pages: int
+
+
+@dataclass(frozen=True)
 class LeaseRecord:
     """Who crawls a source now, until when."""
 

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from store.database import Database
 from store.errors import StoreError
 from store.models import Run, RunError, RunSkip
-from store.records import FAILED_OUTCOMES, Outcome, RunRecord, utcnow
+from store.records import FAILED_OUTCOMES, Outcome, RunRecord, SettledRun, utcnow
 
 # In a fixed order: a set's order would vary between processes, and with it the SQL's cache key.
 _FAILED = sorted(FAILED_OUTCOMES)
@@ -95,6 +95,28 @@ class Runs:
                 also(conn)
             conn.execute(update(Run).where(Run.id == run_id)
                          .values(finished=utcnow(), outcome=Outcome(outcome).value, pages=pages))
+
+    def add_settled(self, runs: Sequence[SettledRun], holder: str | None = None,
+                    also: Callable[[Connection], object] | None = None) -> list[int]:
+        """Record runs already over (a batch's quiet checks: crawler.quiet_check), in one transaction
+        with what `also(conn)` writes (their validators); return their ids, in order."""
+        if not runs:
+            return []
+        with self.db.write() as conn:
+            if also is not None:
+                also(conn)
+            ids = []
+            for run in runs:
+                # One insert each, not one for all: ids come back in order on every dialect.
+                run_id = int(conn.execute(insert(Run).values(
+                    source=run.source, started=run.started, finished=run.finished, outcome=Outcome(run.outcome).value,
+                    pages=run.pages, new=0, matched=0, duplicates=0, errors=0, skipped=0, holder=holder,
+                ).returning(Run.id)).scalar_one())
+                if run_id % PRUNE_EVERY == 0:  # as start() does
+                    self._prune_skips(conn, run.source)
+                    self._prune_runs(conn, run.source)
+                ids.append(run_id)
+            return ids
 
     def settle(self, holder: str, outcome: Outcome, only_open: bool = True, after: int = 0) -> int:
         """Set the outcome of the runs a process ran (only those it left open, by default), those with

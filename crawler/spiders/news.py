@@ -25,7 +25,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.conditional import body_hash, conditional_headers, judge
+from crawler.conditional import body_hash, conditional_headers, read_answer
 from crawler.config import Source
 from crawler.discovery import DiscoveryError, Link, parse_feed, parse_listing, parse_sitemap
 from crawler.items import FetchedPage, FetchFailure
@@ -241,7 +241,7 @@ class NewsSpider(scrapy.Spider):
         # never revisited has no use for them (and would hash every page for nothing).
         if not self.source.revisit:
             return
-        etag, last_modified = _header(response, "ETag"), _header(response, "Last-Modified")
+        etag, last_modified = header_text(response, "ETag"), header_text(response, "Last-Modified")
         if etag or last_modified:
             self._answered(url, ValidatorAnswer(etag=etag, last_modified=last_modified,
                                                 content_hash=body_hash(response.body)))
@@ -259,24 +259,15 @@ class NewsSpider(scrapy.Spider):
     def _changed(self, response: Response) -> bool:
         """Note what a discovery URL answered; return False when it has nothing new to parse."""
         url = response.request.url if response.request is not None else response.url
-        record = self.validators.get(url)
-        if response.status == 304:
-            self._discovered()
-            self.crawler.stats.inc_value("newsmon/not_modified")
-            self._answered(url, ValidatorAnswer(not_modified=True))
-            return False
-        etag = _header(response, "ETag")
-        last_modified = _header(response, "Last-Modified")
-        digest = body_hash(response.body)
-        verdict = judge(record, etag, last_modified, digest)
-        self._answered(url, ValidatorAnswer(etag=etag, last_modified=last_modified, content_hash=digest,
-                                            distrust=verdict.distrust))
-        if verdict.distrust:
+        reading = read_answer(self.validators.get(url), response.status, header_text(response, "ETag"),
+                              header_text(response, "Last-Modified"), response.body)
+        self._answered(url, reading.answer)
+        if reading.answer.distrust:
             self.logger.warning("%s: same validator for changed content; not trusting it again", url)
-        if not verdict.changed:
+        if not reading.changed:
             self._discovered()
-            self.crawler.stats.inc_value("newsmon/unchanged")
-        return verdict.changed
+            self.crawler.stats.inc_value("newsmon/not_modified" if response.status == 304 else "newsmon/unchanged")
+        return reading.changed
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = getattr(failure, "request", None)
@@ -315,7 +306,8 @@ class NewsSpider(scrapy.Spider):
         self._send(page_skipped, url=url, reason=reason)
 
 
-def _header(response: Response, name: str) -> str | None:
+def header_text(response: Response, name: str) -> str | None:
+    """Return a response header as text, or None when it is absent."""
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
 
