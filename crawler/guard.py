@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -64,7 +65,8 @@ class AddressGuardMiddleware:
         source = request.meta.get(SOURCE_META) or getattr(self.crawler.spider, "source", None)
         # A request for no one source (a robots.txt asked by the quiet check, for the host of a
         # request that passed here): any of the spider's sources' seed hosts.
-        seeds = getattr(source, "seed_urls", None) or getattr(self.crawler.spider, "seed_urls", ())
+        seeds: Iterable[str] = (getattr(source, "seed_urls", None) or getattr(self.crawler.spider, "seed_urls", None)
+                                or ())
         allowed = {(urlsplit(u).hostname or "").lower() for u in seeds}
         if host.lower() not in allowed:
             raise IgnoreRequest(f"{REFUSED} {host}")
