@@ -5,7 +5,11 @@ replays what the check was answered instead of asking the site again."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from sample_site import Page, SiteServer
 from scheduler.jobs import Launcher
 from store.db import open_db
 from store.repository import Repository
-from tests.conftest import cli_json, run_cli, write_seeds
+from tests.conftest import FAST_CRAWL_ENV, ROOT, cli_json, poll, run_cli, write_seeds
 from tests.sites import serve_feed, story
 
 pytestmark = pytest.mark.e2e
@@ -120,3 +124,32 @@ def test_a_source_that_hangs_in_the_quiet_check_times_out_alone(tmp_path: Path) 
         finally:
             launcher.stop_all()
             repo.close()
+
+
+def test_a_crawl_stopped_during_the_quiet_check_records_the_unanswered_source_as_stopped(server: SiteServer,
+                                                                                        tmp_path: Path) -> None:
+    for name in NAMES:
+        _publish(server, name, 1)
+    seeds = _seeds(server, tmp_path / "seeds")
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    cli_json(db, "crawl", "now", seeds=seeds)
+    server.set_page("/a.xml", Page(b"<rss/>", delay=60))
+    server.clear_log()
+    proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds), "crawl", "now"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **FAST_CRAWL_ENV}, cwd=ROOT)
+    try:
+        # b has answered: the check is under way, a's request waiting for its answer.
+        poll(lambda: ("/b.xml", 304) in server.answers(), timeout=60, what="b's answer to the quiet check")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    repo = Repository(open_db(db))
+    try:
+        latest = repo.runs.latest(NAMES)
+    finally:
+        repo.close()
+    assert {name: run.outcome.value for name, run in latest.items()} == {"a": "stopped", "b": "ok"}
