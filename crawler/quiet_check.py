@@ -12,7 +12,9 @@ site again and asks again only what failed, with its retries. So a source is ask
 whatever happens to a source that is not quiet is recorded as before, by its own crawler.
 
 Only sources read before in full are checked here (every discovery URL has a validator) and none with
-articles due for a revisit: a first crawl, or one with revisits, always has work for a crawler.
+articles due for a revisit: a first crawl, or one with revisits, always has work for a crawler. A
+discovery URL that redirects has its validators under the URL it ends at, so its source is never
+checked here and is crawled as before (its own crawler for every check).
 
 OWNS: which sources are checked (checkable), each source's answers as they arrive (SourceCheck), and
 the spider that asks (QuietCheckSpider).
@@ -56,7 +58,7 @@ class SourceCheck:
 
     source: Source
     validators: Mapping[str, ValidatorRecord]
-    pending: set[str] = field(default_factory=set)
+    pending: set[str] = field(init=False)  # the discovery URLs not answered yet
     started: datetime = field(default_factory=utcnow)
     finished: datetime | None = None
     pages: int = 0
