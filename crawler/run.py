@@ -202,6 +202,7 @@ class CrawlBatch:
                 answers[name] = check.answers
             runs.append(SettledRun(name, check.started, check.finished or utcnow(),
                                    Outcome.OK if check.quiet else left, check.pages))
+
         def save_answers(conn: Connection) -> None:
             for name, source_answers in answers.items():
                 self.repository.validators.save_in(conn, name, source_answers)
