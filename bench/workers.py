@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -332,6 +333,8 @@ def main() -> None:
     finally:
         redis.terminate()
         redis.wait(timeout=30)
+        # The pages, seeds and worker logs of the run (a temporary folder left behind on every run).
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
     print(f"two workers / one worker: {statistics.median(ratios):.2f}x as fast, the median of "
           f"{', '.join(f'{r:.2f}' for r in ratios)} (goal: >= 1.8)")
