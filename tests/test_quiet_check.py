@@ -38,6 +38,17 @@ def _seeds(server: SiteServer, folder: Path) -> Path:
     return write_seeds(folder, *({"name": n, "feeds": [f"{server.url}/{n}.xml"]} for n in NAMES))
 
 
+def _crawled_once(server: SiteServer, tmp_path: Path, stories: int) -> tuple[Path, str]:
+    """Publish `stories` for each source, crawl them once (a first crawl: each its own crawler), and
+    return the seeds and the database."""
+    for name in NAMES:
+        _publish(server, name, stories)
+    seeds = _seeds(server, tmp_path / "seeds")
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    cli_json(db, "crawl", "now", seeds=seeds)
+    return seeds, db
+
+
 def _crawl_logged(db: str, seeds: Path) -> tuple[dict[str, dict[str, object]], str]:
     """Crawl now with INFO logs; return each source's run summary and the log."""
     proc = run_cli("--db", db, "--seeds", str(seeds), "--log-level", "info", "crawl", "now", "--format", "json")
@@ -73,11 +84,7 @@ def test_quiet_sources_are_settled_by_one_crawler_and_keep_their_validators(serv
 
 def test_a_changed_source_gets_its_own_crawler_which_does_not_ask_the_site_again(server: SiteServer,
                                                                                 tmp_path: Path) -> None:
-    for name in NAMES:
-        _publish(server, name, 2)
-    seeds = _seeds(server, tmp_path / "seeds")
-    db = f"sqlite:///{tmp_path / 'n.db'}"
-    cli_json(db, "crawl", "now", seeds=seeds)
+    seeds, db = _crawled_once(server, tmp_path, 2)
     _publish(server, "a", 3)
     server.clear_log()
     runs, log = _crawl_logged(db, seeds)
@@ -91,11 +98,7 @@ def test_a_changed_source_gets_its_own_crawler_which_does_not_ask_the_site_again
 
 def test_a_failure_in_the_quiet_check_is_retried_and_recorded_by_the_source_own_crawler(server: SiteServer,
                                                                                        tmp_path: Path) -> None:
-    for name in NAMES:
-        _publish(server, name, 1)
-    seeds = _seeds(server, tmp_path / "seeds")
-    db = f"sqlite:///{tmp_path / 'n.db'}"
-    cli_json(db, "crawl", "now", seeds=seeds)
+    seeds, db = _crawled_once(server, tmp_path, 1)
     server.set_page("/a.xml", Page(b"down for maintenance", status=503))
     server.clear_log()
     runs = {r["source"]: r for r in cli_json(db, "crawl", "now", seeds=seeds, env={"NEWSMON_RETRY_TIMES": "1"})}
@@ -128,11 +131,7 @@ def test_a_source_that_hangs_in_the_quiet_check_times_out_alone(tmp_path: Path) 
 
 def test_a_crawl_stopped_during_the_quiet_check_records_the_unanswered_source_as_stopped(server: SiteServer,
                                                                                         tmp_path: Path) -> None:
-    for name in NAMES:
-        _publish(server, name, 1)
-    seeds = _seeds(server, tmp_path / "seeds")
-    db = f"sqlite:///{tmp_path / 'n.db'}"
-    cli_json(db, "crawl", "now", seeds=seeds)
+    seeds, db = _crawled_once(server, tmp_path, 1)
     server.set_page("/a.xml", Page(b"<rss/>", delay=60))
     server.clear_log()
     proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--db", db, "--seeds", str(seeds), "crawl", "now"],
