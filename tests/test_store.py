@@ -17,7 +17,7 @@ from store.database import Database
 from store.db import SCHEMA_REVISION, alembic_config, open_db, redact
 from store.errors import StoreError
 from store.models import Base, Run
-from store.records import FAILED_OUTCOMES, ArticleFilter, NewArticle, Outcome, ValidatorAnswer
+from store.records import FAILED_OUTCOMES, ArticleFilter, NewArticle, Outcome, SettledRun, ValidatorAnswer
 from store.repository import Repository
 from store.search import not_index_object
 
@@ -275,6 +275,31 @@ def test_runs_get_returns_exactly_the_ids_asked_in_their_order(repo: Repository)
     assert repo.runs.get([]) == []
     with pytest.raises(StoreError, match=str(third + 100)):
         repo.runs.get([first, third + 100])
+
+
+def test_settled_runs_are_written_with_their_validators_in_one_transaction(repo: Repository) -> None:
+    started = datetime(2024, 9, 21, 9, tzinfo=UTC)
+    settled = [SettledRun("a", started, started + timedelta(seconds=2), Outcome.OK, 3),
+               SettledRun("b", started, started + timedelta(seconds=5), Outcome.TIMED_OUT, 0)]
+    feed = "https://a.example/feed.xml"
+    ids = repo.runs.add_settled(settled, "host:1", also=lambda conn: repo.validators.save_in(
+        conn, "a", {feed: ValidatorAnswer(etag='"v1"', content_hash="h1")}))
+    runs = repo.runs.get(ids)
+    assert [(r.source, r.outcome, r.pages, r.holder, r.finished) for r in runs] == [
+        ("a", Outcome.OK, 3, "host:1", started + timedelta(seconds=2)),
+        ("b", Outcome.TIMED_OUT, 0, "host:1", started + timedelta(seconds=5))]
+    assert repo.validators.load("a")[feed].etag == '"v1"'
+
+    # All or nothing: a run that cannot be written (no source) takes the validators and the run
+    # before it back with it.
+    other = "https://c.example/feed.xml"
+    broken = [SettledRun("c", started, started, Outcome.OK, 1), SettledRun(None, started, started,  # type: ignore[arg-type]
+                                                                           Outcome.OK, 1)]
+    with pytest.raises(StoreError):
+        repo.runs.add_settled(broken, "host:1", also=lambda conn: repo.validators.save_in(
+            conn, "c", {other: ValidatorAnswer(etag='"v1"', content_hash="h1")}))
+    assert repo.runs.last_id() == max(ids)
+    assert repo.validators.load("c") == {}
 
 
 def test_runs_get_finds_a_run_past_the_newest_fifty(repo: Repository) -> None:
