@@ -11,10 +11,11 @@ of its own (crawler.run), which replays the answers got here (crawler.replay) in
 site again and asks again only what failed, with its retries. So a source is asked each URL once, and
 whatever happens to a source that is not quiet is recorded as before, by its own crawler.
 
-Only sources read before in full are checked here (every discovery URL has a validator) and none with
-articles due for a revisit: a first crawl, or one with revisits, always has work for a crawler. A
-discovery URL that redirects has its validators under the URL it ends at, so its source is never
-checked here and is crawled as before (its own crawler for every check).
+Only sources read before are checked here (they have validators) and none with articles due for a
+revisit: a first crawl, or one with revisits, always has work for a crawler. A discovery URL that
+redirects has its validators under the URL it ends at, as its spider keeps them: it is asked
+without conditional headers, by the check as by its spider, and its answer judged by its body; a
+redirected answer is not replayed (its crawler follows the redirect itself).
 
 OWNS: which sources are checked (checkable), each source's answers as they arrive (SourceCheck), and
 the spider that asks (QuietCheckSpider).
@@ -47,9 +48,10 @@ def discovery_urls(source: Source) -> list[str]:
 
 
 def checkable(source: Source, validators: Mapping[str, ValidatorRecord], revisits: Mapping[str, int]) -> bool:
-    """Whether `source` may be settled by the quiet check: read before in full, nothing to revisit."""
-    urls = discovery_urls(source)
-    return bool(urls) and not revisits and all(url in validators for url in urls)
+    """Whether `source` may be settled by the quiet check: read before (`validators`, its discovery
+    URLs' answers, under the URLs they ended at), nothing to revisit. A URL with no answer yet (new
+    in the seeds) reads as changed, and its source gets its crawler."""
+    return bool(discovery_urls(source)) and bool(validators) and not revisits
 
 
 @dataclass

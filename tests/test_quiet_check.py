@@ -56,6 +56,12 @@ def _crawl_logged(db: str, seeds: Path) -> tuple[dict[str, dict[str, object]], s
     return {run["source"]: run for run in json.loads(proc.stdout)}, proc.stderr
 
 
+def _own_crawlers(log: str) -> int:
+    """How many sources had a crawler of their own: Scrapy lists each crawler's extensions, and only
+    a source's own has its run's (the quiet check's has none)."""
+    return log.count("crawler.crawl_run.CrawlRun")
+
+
 def _not_modified(db_file: Path) -> dict[str, int]:
     with sqlite3.connect(db_file) as conn:
         return dict(conn.execute("SELECT source, not_modified FROM validators"))
@@ -69,12 +75,12 @@ def test_quiet_sources_are_settled_by_one_crawler_and_keep_their_validators(serv
     db = f"sqlite:///{db_file}"
     first, log = _crawl_logged(db, seeds)
     assert [first[n]["new"] for n in NAMES] == [2, 2]
-    assert log.count("Spider opened") == 2  # a first crawl has work for each source's own crawler
+    assert _own_crawlers(log) == 2  # a first crawl has work for each source's own crawler
     server.clear_log()
     second, log = _crawl_logged(db, seeds)
     assert [(second[n]["outcome"], second[n]["pages"], second[n]["new"]) for n in NAMES] == [("ok", 1, 0)] * 2
     assert sorted(server.answers()) == [("/a.xml", 304), ("/b.xml", 304)]
-    assert log.count("Spider opened") == 1  # the quiet check's: no source had a crawler of its own
+    assert log.count("Spider opened") == 1 and _own_crawlers(log) == 0  # the quiet check's only
     # Their answers were saved as their crawlers would have saved them: the next check is
     # conditional again, and counted.
     assert _not_modified(db_file) == {"a": 1, "b": 1}
@@ -90,7 +96,7 @@ def test_a_changed_source_gets_its_own_crawler_which_does_not_ask_the_site_again
     runs, log = _crawl_logged(db, seeds)
     assert (runs["a"]["outcome"], runs["a"]["new"]) == ("ok", 1)
     assert (runs["b"]["outcome"], runs["b"]["new"]) == ("ok", 0)
-    assert log.count("Spider opened") == 2  # the quiet check's, and a's own
+    assert log.count("Spider opened") == 2 and _own_crawlers(log) == 1  # the quiet check's, and a's own
     # a's feed was asked once, by the check; its crawler read the answer from it, then its new story.
     assert [p for p in server.requests() if p.startswith("/a")] == ["/a.xml", "/a/2024-09/03/story-a-2.html"]
     assert ("/b.xml", 304) in server.answers()
@@ -152,3 +158,22 @@ def test_a_crawl_stopped_during_the_quiet_check_records_the_unanswered_source_as
     finally:
         repo.close()
     assert {name: run.outcome.value for name, run in latest.items()} == {"a": "stopped", "b": "ok"}
+
+
+def test_a_source_whose_feed_redirects_is_settled_by_the_check_too(server: SiteServer, tmp_path: Path) -> None:
+    _publish(server, "a", 1)
+    server.set_page("/old-a.xml", Page(b"", status=301, headers={"Location": f"{server.url}/a.xml"}))
+    seeds = write_seeds(tmp_path / "seeds", {"name": "a", "feeds": [f"{server.url}/old-a.xml"]})
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    first, _ = _crawl_logged(db, seeds)
+    assert first["a"]["new"] == 1
+    server.clear_log()
+    second, log = _crawl_logged(db, seeds)
+    assert (second["a"]["outcome"], second["a"]["new"]) == ("ok", 0)
+    assert _own_crawlers(log) == 0  # settled by the check: the same body at the URL it ends at
+    assert server.requests() == ["/old-a.xml", "/a.xml"]
+    # Published to: the check finds the change, and the source's crawler follows the redirect itself.
+    _publish(server, "a", 2)
+    third, log = _crawl_logged(db, seeds)
+    assert (third["a"]["outcome"], third["a"]["new"]) == ("ok", 1)
+    assert _own_crawlers(log) == 1
