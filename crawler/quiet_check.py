@@ -1,15 +1,16 @@
 """The quiet check: one crawler asks every source of a batch whether its feeds, sitemaps and listings
 changed, before any source gets a crawler of its own.
 
-Why: most checks find nothing (a few percent of sources publish in an interval), and a Scrapy crawler
-costs more to build and close (engine, downloader, middlewares, extensions, signals) than its three
-conditional requests cost to make: a third of a quiet check's CPU (bench/capacity.py). A source whose
-every discovery URL answers 304, or a body that hashes as before, is settled here, as its own crawler
-would have settled it (crawler.conditional.read_answer decides for both): an ok run, its answers
-saved. Any other answer (a change, an error, a page robots.txt forbids) hands the source to a crawler
-of its own (crawler.run), which replays the answers got here (crawler.replay) instead of asking the
-site again and asks again only what failed, with its retries. So a source is asked each URL once, and
-whatever happens to a source that is not quiet is recorded as before, by its own crawler.
+Why: most checks find nothing (a few percent of sources publish in an interval), and a Scrapy
+crawler costs more to build and close (engine, downloader, middlewares, extensions, signals) than
+its three conditional requests cost to make: ~30% of a crawl child's CPU in a cProfile of 600 quiet
+checks (docs/scale.md). A source whose every discovery URL answers 304, or a body that hashes as
+before, is settled here, as its own crawler would have settled it (crawler.conditional.read_answer
+decides for both): an ok run, its answers saved. Any other answer (a change, an error, a page
+robots.txt forbids) hands the source to a crawler of its own (crawler.run), which replays the
+answers got here (crawler.replay) instead of asking the site again and asks again only what failed,
+with its retries. So a source is asked each URL once, and whatever happens to a source that is not
+quiet is recorded as before, by its own crawler.
 
 Only sources read before are checked here (they have validators) and none with articles due for a
 revisit: a first crawl, or one with revisits, always has work for a crawler. A discovery URL that
