@@ -1,27 +1,28 @@
 """Two `newsmon worker`s, each held to one core, against one: a CPU-bound burst through the queue.
 
-Usage: python bench/workers.py [--articles 200] [--sources 8] [--repeats 3] [--postgres URL]
-Serves a burst of new, generated news pages (bench/pages.py, ~47 KB each) as --sources feeds on
-127.0.0.1 and starts a private redis-server. Then, on a fresh PostgreSQL schema each time: one
-worker pinned to core 0 (taskset), then two pinned to cores 0 and 1, each with one analysis
-process, --repeats times. The workers are started and left to settle (their crawl children
-started and warm, no CPU used for a second): a burst reaches a cluster that is running already.
-One job per source is sent through QueueLauncher from threads, as the daemon's dispatchers do, and
-the burst is timed from the first job sent to the last answer. Prints each run (seconds,
-articles/s, the machine's busy cores from /proc/stat, CPU an article by part: the workers,
-PostgreSQL, Redis, this process's fixture web; when each worker took its first job and answered
-its last) and each ratio; last, the median ratio (goal: two workers at least 1.8 times one), the
-machine's own ceiling (the burst's analysis in two bare pinned processes against one: two vCPUs
-of a VM need not do twice one's work) and articles per busy core-second of two workers over one's.
-PostgreSQL from --postgres or NEWSMON_TEST_POSTGRES_URL; needs 2+ cores, redis-server, taskset.
+Usage: python bench/workers.py [--articles 400] [--sources 8] [--pairs 8] [--postgres URL]
+Serves bursts of new, generated news pages (bench/pages.py, ~47 KB each), each as --sources feeds of
+its own on 127.0.0.1, and starts a private redis-server and, on one fresh PostgreSQL schema, three
+workers that stay up for the whole run: one pinned to core 0 (taskset) on one queue, two pinned to
+cores 0 and 1 on another, each with one analysis process, started and left to settle (their crawl
+children started and warm, no CPU used for a second): a burst reaches a cluster that is running
+already; one burst each, not counted, warms them up. Then --pairs pairs of bursts, one to the one
+worker and one to the two, in the order ABBA (one-two, two-one, ...) so that a drift of the VM's
+speed, 10-40% within minutes on these VMs, falls on both alike; after each pair, the machine's own
+ceiling (the burst's analysis in two bare pinned processes against one, nothing shared: two vCPUs of
+a VM need not do twice one's work). One job per source is sent through QueueLauncher from threads,
+as the daemon's dispatchers do, and a burst is timed from the first job sent to the last answer.
+Prints each burst (seconds, articles/s, the machine's busy cores from /proc/stat, CPU an article by
+part: the workers, PostgreSQL, Redis, this process's fixture web and job senders), each pair's ratio
+and ceiling; last, the ratio of all one-worker seconds to all two-worker seconds (goal: two workers
+at least 1.8 times one), the pairs' median and range, the ceiling's, and articles per busy
+core-second of two workers over one's. PostgreSQL from --postgres or NEWSMON_TEST_POSTGRES_URL;
+needs 2+ cores, redis-server, taskset.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
-import math
 import os
 import shutil
 import socket
@@ -31,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -60,21 +60,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_burst(site: SiteServer, articles: int, sources: int, seeds: Path) -> list[str]:
-    """Serve `articles` pages as `sources` feeds; write the seeds; return the source names."""
-    pages = list(generate(articles))
+def serve_bursts(site: SiteServer, articles: int, sources: int, bursts: int, seeds: Path) -> list[list[str]]:
+    """Serve `bursts` bursts of `articles` distinct pages, each as `sources` feeds of its own; write
+    the seeds (every burst's sources); return each burst's source names."""
+    pages = list(generate(articles * bursts))
     (seeds.parent / "pages").mkdir(parents=True, exist_ok=True)
     for n, page in enumerate(pages[:CEILING_PAGES]):
         (seeds.parent / "pages" / f"{n}.html").write_text(page.html, encoding="utf-8")
-    names = []
+    names: list[list[str]] = []
     lines = []
-    for i in range(sources):
-        mine = pages[i::sources]
-        for page in mine:
-            site.set_page(page.path, Page(page.html.encode()))
-        site.set_page(f"/s{i}/rss.xml", feed_page([site.url + p.path for p in mine]))
-        names.append(f"burst-{i}")
-        lines.append(f'[[source]]\nname = "burst-{i}"\nfeeds = ["{site.url}/s{i}/rss.xml"]\n\n')
+    for b in range(bursts):
+        mine = pages[b * articles:(b + 1) * articles]
+        names.append([])
+        for i in range(sources):
+            theirs = mine[i::sources]
+            for page in theirs:
+                site.set_page(page.path, Page(page.html.encode()))
+            site.set_page(f"/b{b}/s{i}/rss.xml", feed_page([site.url + p.path for p in theirs]))
+            names[-1].append(f"burst-{b}-{i}")
+            lines.append(f'[[source]]\nname = "burst-{b}-{i}"\nfeeds = ["{site.url}/b{b}/s{i}/rss.xml"]\n\n')
     seeds.mkdir(parents=True, exist_ok=True)
     (seeds / "sources.toml").write_text("".join(lines), encoding="utf-8")
     copy_default_rules(seeds)
@@ -95,10 +99,10 @@ def analyze_pages(folder: Path, seeds: Path, rounds: int) -> None:
             analyze(page, config.rules, config.settings.min_article_chars)
 
 
-def ceiling(folder: Path, seeds: Path, repeats: int = 3) -> float:
-    """Return what two cores do over one on this machine, for the burst's own CPU work and nothing
-    shared: one pinned process analysing the pages, then two at once (each the same work),
-    alternated `repeats` times; the median of 2 x one's time / two's."""
+def ceiling(folder: Path, seeds: Path) -> float:
+    """Return what two cores do over one on this machine now, for the burst's own CPU work and
+    nothing shared: one pinned process analysing the pages, then two at once (each the same work);
+    2 x one's time / two's."""
     def run(cores: list[int]) -> float:
         started = time.monotonic()
         procs = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, __file__, "--analyze-pages",
@@ -107,11 +111,7 @@ def ceiling(folder: Path, seeds: Path, repeats: int = 3) -> float:
             raise SystemExit("the ceiling's analysis failed")
         return time.monotonic() - started
 
-    ratios = []
-    for _ in range(repeats):
-        one, two = run([0]), run([0, 1])
-        ratios.append(2 * one / two)
-    return statistics.median(ratios)
+    return 2 * run([0]) / run([0, 1])
 
 
 def start_worker(queue: str, db: str, core: int, log: Path) -> subprocess.Popen[bytes]:
@@ -238,65 +238,34 @@ def busy_cores() -> tuple[float, float]:
     return (sum(fields) - idle) / hz, sum(fields) / hz
 
 
-def burst(queue: str, server: str, seeds: Path, names: list[str], cores: list[int],
-          folder: Path, redis: int) -> tuple[float, int, float, dict[str, float]]:
-    """Crawl every source once as one job each on len(cores) workers; return (seconds, articles stored,
-    the machine's cores busy meanwhile: the workers', and PostgreSQL's, the fixture web's and Redis's;
-    and the CPU seconds of each of those parts)."""
-    with fresh_pg_schema(server, prefix="newsmon_bench") as db:
-        repository = Repository.open(db)
-        workers = [start_worker(queue, db, core, folder / f"worker-{len(cores)}-{core}.log") for core in cores]
-        settle([w.pid for w in workers])
-        launcher = QueueLauncher(repository, db, queue, time_limit=600)
-        outcomes: list[str] = []
-        try:
-            threads = [threading.Thread(target=lambda n=n: outcomes.extend(
-                r.outcome for r in launcher.run_batch(seeds, [n]))) for n in names]
-            with CpuByPart([w.pid for w in workers], redis) as parts:
-                started, (busy_before, _), wall = time.monotonic(), busy_cores(), time.time()
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                seconds = time.monotonic() - started
-                busy = (busy_cores()[0] - busy_before) / seconds
-        finally:
-            for w in workers:
-                w.terminate()
-            for w in workers:
-                w.wait(timeout=60)
-            launcher.close()
-        stored = repository.articles.count()
-        repository.close()
+def burst(launcher: QueueLauncher, repository: Repository, seeds: Path, names: list[str],
+          workers: list[subprocess.Popen[bytes]], redis: int) -> tuple[float, int, float, dict[str, float]]:
+    """Crawl every source once as one job each on `workers` (their queue is the launcher's); return
+    (seconds, articles stored, the machine's cores busy meanwhile, the CPU seconds of each part)."""
+    outcomes: list[str] = []
+    threads = [threading.Thread(target=lambda n=n: outcomes.extend(
+        r.outcome for r in launcher.run_batch(seeds, [n]))) for n in names]
+    stored_before = repository.articles.count()
+    with CpuByPart([w.pid for w in workers], redis) as parts:
+        started, (busy_before, _) = time.monotonic(), busy_cores()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.monotonic() - started
+        busy = (busy_cores()[0] - busy_before) / seconds
     if set(outcomes) != {"ok"}:
         raise SystemExit(f"some jobs did not end ok: {outcomes}")
-    for core in cores:
-        first, last = job_span(folder / f"worker-{len(cores)}-{core}.log", wall)
-        print(f"  the worker on core {core}: its first job taken at {first:.1f} s, its last answered at {last:.1f} s")
-    return seconds, stored, busy, parts.seconds()
-
-
-def job_span(log: Path, since: float) -> tuple[float, float]:
-    """Return when a worker took its first job and finished its last, in seconds after `since`."""
-    times = {"job": [], "job done": []}  # type: dict[str, list[float]]
-    for line in log.read_text(errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # the worker's banner
-        kind = entry.get("message", "").split(":", 1)[0]
-        if kind in times:
-            times[kind].append(datetime.fromisoformat(entry["time"]).timestamp() - since)
-    return min(times["job"], default=math.nan), max(times["job done"], default=math.nan)
+    return seconds, repository.articles.count() - stored_before, busy, parts.seconds()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=200)
-    parser.add_argument("--sources", type=int, default=8)
+    parser.add_argument("--articles", type=int, default=400, help="articles a burst")
+    parser.add_argument("--sources", type=int, default=8, help="sources (feeds, jobs) a burst")
     parser.add_argument("--postgres", default=os.environ.get("NEWSMON_TEST_POSTGRES_URL"))
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="one worker then two, this many times (this VM's speed drifts by 10-20%%)")
+    parser.add_argument("--pairs", type=int, default=8,
+                        help="bursts to one worker and to two, alternated ABBA (this VM's speed drifts)")
     parser.add_argument("--analyze-pages", nargs=2, metavar=("FOLDER", "SEEDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.analyze_pages:
@@ -310,41 +279,69 @@ def main() -> None:
     port = free_port()
     redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                               "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL)
-    dbs = itertools.count(1)
+    sets: dict[int, list[subprocess.Popen[bytes]]] = {}
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    per_core: dict[int, list[float]] = {1: [], 2: []}
+    ratios, ceilings = [], []
     try:
-        with SiteServer() as site:
-            names = serve_burst(site, args.articles, args.sources, folder / "seeds")
-            ratios, per_core = [], []
-            for _ in range(args.repeats):
-                run: dict[int, tuple[float, float]] = {}
-                for cores in ([0], [0, 1]):
-                    seconds, stored, busy, parts = burst(f"redis://127.0.0.1:{port}/{next(dbs)}", args.postgres,
-                                                         folder / "seeds", names, cores, folder, redis.pid)
-                    run[len(cores)] = (seconds, stored / seconds / busy)
-                    print(f"{len(cores)} worker{'s' if len(cores) > 1 else ''} (cores {cores}): {stored} articles "
-                          f"in {seconds:.1f} s, {stored / seconds:.1f} articles/s; the machine {busy:.2f} cores "
-                          f"busy, {run[len(cores)][1]:.1f} articles a busy core-second", flush=True)
+        with SiteServer() as site, fresh_pg_schema(args.postgres, prefix="newsmon_bench") as db:
+            bursts = iter(serve_bursts(site, args.articles, args.sources, 2 * args.pairs + 2, folder / "seeds"))
+            repository = Repository.open(db)
+            # Both sets stay up all run, each on its own queue; the set not in a burst waits, idle.
+            launchers: dict[int, QueueLauncher] = {}
+            for n, cores in ((1, [0]), (2, [0, 1])):
+                queue = f"redis://127.0.0.1:{port}/{n}"
+                sets[n] = [start_worker(queue, db, core, folder / f"worker-{n}-{core}.log") for core in cores]
+                launchers[n] = QueueLauncher(repository, db, queue, time_limit=600)
+            settle([w.pid for ws in sets.values() for w in ws])
+            # A settled set's first burst still costs up to twice a later one's (first crawls'
+            # imports and caches): one burst each, not counted.
+            for n in (1, 2):
+                burst(launchers[n], repository, folder / "seeds", next(bursts), sets[n], redis.pid)
+            for pair in range(args.pairs):
+                took: dict[int, float] = {}
+                for n in ((1, 2) if pair % 2 == 0 else (2, 1)):
+                    took[n], stored, busy, parts = burst(launchers[n], repository, folder / "seeds", next(bursts),
+                                                         sets[n], redis.pid)
+                    seconds[n].append(took[n])
+                    per_core[n].append(stored / took[n] / busy)
+                    print(f"{n} worker{'s' if n > 1 else ''}: {stored} articles in {took[n]:.1f} s, "
+                          f"{stored / took[n]:.1f} articles/s; the machine {busy:.2f} cores busy, "
+                          f"{per_core[n][-1]:.1f} articles a busy core-second", flush=True)
                     print("  CPU ms an article: " + ", ".join(f"{part} {1000 * cpu / stored:.1f}"
                                                               for part, cpu in sorted(parts.items())), flush=True)
-                ratios.append(run[1][0] / run[2][0])
-                per_core.append(run[2][1] / run[1][1])
-                print(f"two workers / one: {ratios[-1]:.2f}x", flush=True)
-            machine = ceiling(folder / "pages", folder / "seeds")
+                    if stored != args.articles:
+                        raise SystemExit(f"stored {stored} articles of {args.articles}")
+                ratios.append(took[1] / took[2])
+                ceilings.append(ceiling(folder / "pages", folder / "seeds"))
+                print(f"pair {pair + 1}: two workers / one {ratios[-1]:.2f}x; the machine's ceiling "
+                      f"{ceilings[-1]:.2f}x", flush=True)
+            for launcher in launchers.values():
+                launcher.close()
+            repository.close()
     finally:
+        for w in (w for ws in sets.values() for w in ws):
+            w.terminate()
+        for w in (w for ws in sets.values() for w in ws):
+            w.wait(timeout=60)
         redis.terminate()
         redis.wait(timeout=30)
         # The pages, seeds and worker logs of the run (a temporary folder left behind on every run).
         shutil.rmtree(folder, ignore_errors=True)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
-    print(f"two workers / one worker: {statistics.median(ratios):.2f}x as fast, the median of "
-          f"{', '.join(f'{r:.2f}' for r in ratios)} (goal: >= 1.8)")
+    print(f"two workers / one worker: {sum(seconds[1]) / sum(seconds[2]):.2f}x as fast over all "
+          f"{args.pairs} pairs (goal: >= 1.8); each pair's: median {statistics.median(ratios):.2f}, "
+          f"{min(ratios):.2f} to {max(ratios):.2f}")
     # The same analysis in two bare processes against one, nothing shared: what the machine itself
     # gives a second core (two vCPUs of a VM need not be two cores' worth).
-    print(f"the machine's own ceiling, the burst's analysis in two pinned processes / one: {machine:.2f}x")
+    print(f"the machine's own ceiling, the burst's analysis in two pinned processes / one: median "
+          f"{statistics.median(ceilings):.2f}x, {min(ceilings):.2f} to {max(ceilings):.2f}")
     # PostgreSQL, the fixture web and Redis run on the same two cores: beside one worker they take
     # the idle core's time, beside two they take the workers'. Articles per busy core-second says
     # whether a second worker's core does as much as the first's, which is the claim for more machines.
-    print(f"articles a busy core-second, two workers / one: {statistics.median(per_core):.2f} (median)")
+    print(f"articles a busy core-second, two workers / one: "
+          f"{statistics.median(per_core[2]) / statistics.median(per_core[1]):.2f} (medians)")
+
 
 if __name__ == "__main__":
     main()
