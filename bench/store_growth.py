@@ -362,7 +362,7 @@ def main() -> None:
                     if "runs" in phases:
                         ratio = runs_growth(url, engine, args.sources, args.runs)
                         last.append(f"source_status time, {args.runs:,} runs / {args.runs // 10:,}: {ratio:.1f} "
-                                    "(it reads every run: pruning keeps it flat)")
+                                    "(1 if it reads a few runs a source, 10 if it reads them all)")
                     if "prune" in phases:
                         prune(url, engine, args.articles)
                 finally:

@@ -143,7 +143,10 @@ class Run(Base):
     # Pages not stored, and not for an error: not an article, too short, known, robots, ... (run_skips).
     skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_runs_source_started", "source", "started"),)
+    # A source's newest runs, and newest that yielded, are read from the end of an index range (store.runs).
+    __table_args__ = (Index("ix_runs_source_started", "source", "started"), Index("ix_runs_source_id", "source", "id"),
+                      Index("ix_runs_source_yielded", "source", "id", postgresql_where=text("new > 0"),
+                            sqlite_where=text("new > 0")))
 
 
 class RunError(Base):

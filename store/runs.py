@@ -13,11 +13,15 @@ allow pattern matches its listings), which the first rows show.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, String, delete, func, insert, literal, literal_column, select, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
 from store.database import Database
 from store.errors import StoreError
@@ -187,48 +191,63 @@ class Runs:
 
     def latest(self, sources: Iterable[str]) -> dict[str, RunRecord]:
         """Return each source's newest run (sources never crawled are left out)."""
-
-        def newest(chunk: list[str]) -> Any:
-            ids = select(func.max(Run.id).label("id")).where(Run.source.in_(chunk)).group_by(Run.source).subquery()
-            return select(*Run.__table__.c).join(ids, ids.c.id == Run.id)
-
-        with self.db.read() as conn:
-            return {r.source: _record(r) for r in self.db.chunked_in(conn, newest, list(dict.fromkeys(sources)))}
+        wanted = self._wanted(sources)
+        newest = aliased(Run)
+        ids = select(select(func.max(newest.id)).where(newest.source == wanted.c.value).scalar_subquery()
+                     ).select_from(wanted)
+        with self._read_each() as conn:
+            return {r.source: _record(r) for r in conn.execute(select(*Run.__table__.c).where(Run.id.in_(ids)))}
 
     def failures(self, sources: Iterable[str]) -> dict[str, int]:
         """Count, per source, its latest runs that failed, timed out or were killed, back to an ok one."""
-        wanted = list(dict.fromkeys(sources))
-
-        def failed_since_ok(chunk: list[str]) -> Any:
-            # Stopped and running runs neither count nor break the streak: only an ok run does.
-            last_ok = (select(Run.source, func.max(Run.id).label("ok_id"))
-                       .where(Run.source.in_(chunk), Run.outcome == Outcome.OK.value)
-                       .group_by(Run.source).subquery())
-            return (select(Run.source, func.count()).select_from(Run)
-                    .outerjoin(last_ok, last_ok.c.source == Run.source)
-                    .where(Run.source.in_(chunk), Run.outcome.in_(_FAILED),
-                           Run.id > func.coalesce(last_ok.c.ok_id, 0))
-                    .group_by(Run.source))
-
-        counts = dict.fromkeys(wanted, 0)
-        with self.db.read() as conn:
-            counts.update((r[0], int(r[1])) for r in self.db.chunked_in(conn, failed_since_ok, wanted))
+        names = list(dict.fromkeys(sources))
+        wanted = self._wanted(names)
+        ok, failed = aliased(Run), aliased(Run)
+        # Stopped and running runs neither count nor break the streak: only an ok run does.
+        last_ok = select(func.max(ok.id)).where(ok.source == wanted.c.value, ok.outcome == Outcome.OK.value
+                                                ).correlate(wanted)
+        streak = select(func.count()).select_from(failed).where(
+            failed.source == wanted.c.value, failed.outcome.in_(_FAILED),
+            failed.id > func.coalesce(last_ok.scalar_subquery(), 0))
+        counts = dict.fromkeys(names, 0)
+        with self._read_each() as conn:
+            counts.update((r[0], int(r[1])) for r in conn.execute(
+                select(wanted.c.value, streak.scalar_subquery()).select_from(wanted)))
         return counts
 
     def last_yield(self, sources: Iterable[str]) -> dict[str, tuple[datetime, int]]:
         """Each source's newest run that stored a new article: when it started, and how many runs
         started after it (sources that never yielded are left out)."""
-        wanted = list(dict.fromkeys(sources))
+        wanted = self._wanted(sources)
+        yielded, later = aliased(Run), aliased(Run)
+        # `new > 0` as written in ix_runs_source_yielded's WHERE (a bound 0 would not match it).
+        last = select(wanted.c.value.label("source"), select(func.max(yielded.id)).where(
+            yielded.source == wanted.c.value, yielded.new > literal_column("0")).correlate(wanted)
+            .scalar_subquery().label("id")).select_from(wanted).subquery()
+        # A source's runs run one at a time (its lease), so its later runs are those with higher ids.
+        since = select(func.count()).select_from(later).where(later.source == last.c.source, later.id > last.c.id)
+        with self._read_each() as conn:
+            rows = conn.execute(select(last.c.source, Run.started, since.scalar_subquery())
+                                .join(Run, Run.id == last.c.id))
+            return {r[0]: (r[1], int(r[2])) for r in rows}
 
-        def newest_yield(chunk: list[str]) -> Any:
-            last = (select(Run.source, func.max(Run.started).label("at"))
-                    .where(Run.source.in_(chunk), Run.new > 0).group_by(Run.source).subquery())
-            since = (select(func.count()).where(Run.source == last.c.source, Run.started > last.c.at)
-                     .scalar_subquery())
-            return select(last.c.source, last.c.at, since)
-
+    @contextmanager
+    def _read_each(self) -> Iterator[Connection]:
         with self.db.read() as conn:
-            return {r[0]: (r[1], int(r[2])) for r in self.db.chunked_in(conn, newest_yield, wanted)}
+            if self.db.dialect == "postgresql":
+                # Thousands of index probes cost enough in the planner's units to be compiled (JIT),
+                # which takes longer than the probes (0.5 s against 20 ms for 500 sources).
+                conn.execute(text("SET LOCAL jit = off"))
+            yield conn
+
+    def _wanted(self, sources: Iterable[str]) -> Any:
+        """The sources as a column of their own, bound as one value, for the queries above to look
+        each up by itself: a source's runs are found from the end of its (source, id) or (source,
+        started) index range, a few rows each, where grouping `source IN (...)` read all its runs."""
+        names = list(dict.fromkeys(sources))
+        if self.db.dialect == "postgresql":
+            return func.unnest(literal(names, postgresql.ARRAY(String))).table_valued("value").render_derived("wanted")
+        return func.json_each(json.dumps(names)).table_valued("value").alias("wanted")
 
     def consecutive_failures(self, source: str) -> int:
         """Count the source's latest runs that failed, timed out or were killed, back to an ok one."""
