@@ -236,14 +236,15 @@ class Runs:
         with self.db.read() as conn:
             if self.db.dialect == "postgresql":
                 # Thousands of index probes cost enough in the planner's units to be compiled (JIT),
-                # which takes longer than the probes (0.5 s against 20 ms for 500 sources).
+                # which costs more than it saves: 185 ms to compile last_yield for 20,000 sources;
+                # their status took 2.1 s with it, 1.8 s without.
                 conn.execute(text("SET LOCAL jit = off"))
             yield conn
 
     def _wanted(self, sources: Iterable[str]) -> Any:
         """The sources as a column of their own, bound as one value, for the queries above to look
-        each up by itself: a source's runs are found from the end of its (source, id) or (source,
-        started) index range, a few rows each, where grouping `source IN (...)` read all its runs."""
+        each up by itself: a source's runs are found from the end of its range in ix_runs_source_id
+        or ix_runs_source_yielded, a few rows each, where grouping `source IN (...)` read all its runs."""
         names = list(dict.fromkeys(sources))
         if self.db.dialect == "postgresql":
             return func.unnest(literal(names, postgresql.ARRAY(String))).table_valued("value").render_derived("wanted")
