@@ -6,7 +6,9 @@ sweep(). A daemon or a worker killed with SIGKILL (the OOM killer, `kill -9`) ca
 its seeds snapshot (3.5 MB for 20,000 sources), its children's result files and its jobs' seeds
 folders would pile up in the temporary folder over months of restarts. Each such name carries its
 owner's pid, and a file whose owner is no longer running is removed. A pid that is running (even a
-reused one) keeps its files: a leftover kept is cheaper than a live file removed.
+reused one) keeps its files: a leftover kept is cheaper than a live file removed. Names carry the
+owner's PID namespace too: containers that share a temporary folder (a pod's volume) but not their
+pids must not take each other's live files for a dead process's.
 """
 
 from __future__ import annotations
@@ -21,12 +23,24 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 KINDS = ("seeds", "child", "job")
-_OWNED = re.compile(r"^newsmon-(?:" + "|".join(KINDS) + r")-(\d+)-")
+# Names written before the namespace was added have none: swept as before.
+_OWNED = re.compile(r"^newsmon-(?:" + "|".join(KINDS) + r")-(\d+)-(?:ns(\d+)-)?")
+
+
+def _pid_namespace() -> str:
+    # The inode of /proc/self/ns/pid names the namespace; none where there is no /proc (not Linux).
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
+_NAMESPACE = _pid_namespace()
 
 
 def temp_prefix(kind: str) -> str:
     """Return the prefix this process gives a temporary file or folder of `kind` (one of KINDS)."""
-    return f"newsmon-{kind}-{os.getpid()}-"
+    return f"newsmon-{kind}-{os.getpid()}-" + (f"ns{_NAMESPACE}-" if _NAMESPACE else "")
 
 
 def temp_folder(kind: str) -> Path:
@@ -44,8 +58,8 @@ def sweep(folder: Path | None = None) -> int:
         return 0
     for path in entries:
         match = _OWNED.match(path.name)
-        if match is None or _running(int(match.group(1))):
-            continue
+        if match is None or match.group(2) not in (None, _NAMESPACE) or _running(int(match.group(1))):
+            continue  # not ours, another namespace's (its pid means nothing here), or alive
         try:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)

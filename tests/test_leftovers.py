@@ -34,6 +34,18 @@ def test_what_dead_processes_left_is_removed_and_a_running_ones_is_kept(tmp_path
     assert sweep(tmp_path) == 0
 
 
+def test_a_dead_pid_of_another_pid_namespace_keeps_its_files(tmp_path: Path) -> None:
+    # Two containers sharing the temporary folder: the other's pid is dead here, not there.
+    dead = _dead_pid()
+    own = temp_prefix("job").split("-")[3]
+    assert own.startswith("ns"), temp_prefix("job")
+    other = f"newsmon-job-{dead}-ns{int(own[2:]) + 1}-q9w8e7r6"
+    (tmp_path / other).mkdir()
+    (tmp_path / f"newsmon-job-{dead}-{own}-a1s2d3f4").mkdir()
+    assert sweep(tmp_path) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [other]
+
+
 def test_a_starting_daemon_removes_a_killed_ones_leftovers_and_names_its_own(tmp_path: Path) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
