@@ -144,7 +144,7 @@ class Run(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # A source's newest runs, and newest that yielded, are read from the end of an index range (store.runs).
-    __table_args__ = (Index("ix_runs_source_started", "source", "started"), Index("ix_runs_source_id", "source", "id"),
+    __table_args__ = (Index("ix_runs_source_id", "source", "id"),
                       Index("ix_runs_source_yielded", "source", "id", postgresql_where=text("new > 0"),
                             sqlite_where=text("new > 0")))
 
