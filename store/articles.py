@@ -11,21 +11,20 @@ from functools import partial
 from itertools import count
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Select, Table, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
+from store.article_filters import conditions
 from store.database import Database
 from store.errors import StoreError
 from store.models import Article, ArticleBand, ArticleUrl, ArticleVersion, Match, Run
 from store.records import AddOutcome, AddStatus, ArticleFilter, NewArticle, StoredArticle, utcnow
+from store.search_vector import articles_table, vector_values
 from store.stories import NEAR_DUPLICATE_BITS, StoryIndex, first_copy_key
 
 # Any constant: the advisory lock PostgreSQL writers take to number articles in commit order.
 LISTED_LOCK = 0x6E65_7773  # "news"
-# Built once: on the table, not the ORM class, whose per-statement bookkeeping cost more than
-# the insert itself in a burst (measured with py-spy on a 600-article crawl).
-_INSERT_ARTICLE = insert(cast(Table, Article.__table__)).returning(Article.id)
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,10 @@ class Articles:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Built once: on the table, not the ORM class, whose per-statement bookkeeping cost more than
+        # the insert itself in a burst (measured with py-spy on a 600-article crawl).
+        self._table = articles_table(db.dialect)
+        self._insert = insert(self._table).returning(self._table.c.id)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -61,6 +64,8 @@ class Articles:
         or near-identical text (stored earlier or earlier in the batch) joins its story."""
         if not news:
             return []
+        # Before the write lock: cutting texts into words is the worker's work, not the lock holder's.
+        vectors = [vector_values(self.db.dialect, new.title, new.text) for new in news]
         with self.db.write() as conn:
             # Set-based: what the batch needs to know about stored articles comes in a few queries
             # per batch, not three per article (measured: the per-article queries were a third of
@@ -72,7 +77,8 @@ class Articles:
             )
             index.simhashes = self._simhashes(conn, {a for owners in index.bands.values() for a in owners})
             listed = count(self._listed_floor(conn) + 1)
-            outcomes = [self._add(conn, new, near_duplicate_bits, index, listed) for new in news]
+            outcomes = [self._add(conn, new, vector, near_duplicate_bits, index, listed)
+                        for new, vector in zip(news, vectors, strict=True)]
             self._insert_children(conn, news, outcomes)
             _count_on_runs(conn, news, outcomes)
         return outcomes
@@ -87,9 +93,9 @@ class Articles:
             now = utcnow()
             conn.execute(insert(ArticleVersion).values(article_id=article_id, fetched=now, title=old.title,
                                                        text=old.text, content_hash=old.content_hash))
-            conn.execute(update(Article).where(Article.id == article_id).values(
+            conn.execute(update(self._table).where(self._table.c.id == article_id).values(
                 title=new.title, text=new.text, content_hash=new.content_hash, simhash=new.simhash,
-                modified=new.modified, updated=now))
+                modified=new.modified, updated=now, **vector_values(self.db.dialect, new.title, new.text)))
             conn.execute(delete(Match).where(Match.article_id == article_id))
             if new.matches:
                 conn.execute(insert(Match), _match_rows(article_id, new.matches, new.scores))
@@ -105,13 +111,14 @@ class Articles:
         """
         values: dict[str, Any] = {"content_hash": content_hash, "simhash": simhash}
         if not article.exact_copy:
-            values["text"] = text
+            values.update(text=text, **vector_values(self.db.dialect, article.title, text))
         with self.db.write() as conn:
             had_match = bool(conn.execute(select(exists().where(Match.article_id == article.id))).scalar())
             # Compare-and-set on the hash it was read with: a revisit that stored a new version
             # since then wins, and this cleaning is dropped rather than overwrite it.
-            done = conn.execute(update(Article).where(Article.id == article.id,
-                                                      Article.content_hash == article.content_hash).values(**values))
+            done = conn.execute(update(self._table).where(self._table.c.id == article.id,
+                                                          self._table.c.content_hash == article.content_hash)
+                                .values(**values))
             if done.rowcount == 0:
                 return None
             conn.execute(delete(ArticleBand).where(ArticleBand.article_id == article.id))
@@ -136,7 +143,7 @@ class Articles:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LISTED_LOCK})
         return int(conn.execute(select(func.max(Article.listed))).scalar() or 0)
 
-    def _add(self, conn: Connection, new: NewArticle, max_bits: int, index: StoryIndex,
+    def _add(self, conn: Connection, new: NewArticle, vector: dict[str, Any], max_bits: int, index: StoryIndex,
              listed: Iterator[int]) -> AddOutcome:
         urls = tuple(dict.fromkeys((new.url, *new.variants)))
         known = next((index.urls[u] for u in urls if u in index.urls), None)
@@ -146,12 +153,13 @@ class Articles:
         exact = index.originals.get(new.content_hash)
         story = exact if exact is not None else index.story(new, max_bits)
         leads = self._leads(conn, new, story)
-        article_id = int(conn.execute(_INSERT_ARTICLE, {
+        # An exact copy's text is stored once, on the original; a near copy keeps its own.
+        text = None if exact is not None and leads is None else new.text
+        article_id = int(conn.execute(self._insert, {
             "url": new.url, "source": new.source, "title": new.title, "author": new.author,
             "published": new.published, "modified": new.modified, "language": new.language,
             "description": new.description,
-            # An exact copy's text is stored once, on the original; a near copy keeps its own.
-            "text": None if exact is not None and leads is None else new.text, "content_hash": new.content_hash,
+            "text": text, "content_hash": new.content_hash, **(vector if text is not None else dict.fromkeys(vector)),
             "simhash": new.simhash, "first_seen": utcnow(), "run_id": new.run_id,
             "duplicate_of": story if leads is None else None, "listed": leads if leads is not None else next(listed),
         }).scalar_one())
@@ -307,7 +315,7 @@ class Articles:
         original = aliased(Article)
         stmt = (select(*Article.__table__.c, original.text.label("original_text"))
                 .outerjoin(original, original.id == Article.duplicate_of))
-        stmt = stmt.where(*_conditions(flt))
+        stmt = stmt.where(*conditions(flt))
         if flt.after_listed is not None:
             stmt = stmt.order_by(Article.listed.asc())
         elif flt.order == "score":
@@ -376,36 +384,6 @@ def _count_on_runs(conn: Connection, news: Sequence[NewArticle], outcomes: Seque
         conn.execute(update(Run).where(Run.id == run_id).values(
             new=Run.new + counts["new"], matched=Run.matched + counts["matched"],
             duplicates=Run.duplicates + counts["duplicates"]))
-
-
-def _conditions(flt: ArticleFilter) -> list[Any]:
-    cond: list[Any] = []
-    if flt.sources:
-        cond.append(Article.source.in_(flt.sources))
-    if flt.ids:
-        cond.append(Article.id.in_(flt.ids))
-    if flt.updated_only:
-        cond.append(Article.updated.is_not(None))
-        if flt.since is not None:
-            cond.append(Article.updated >= flt.since)
-        if flt.until is not None:
-            cond.append(Article.updated < flt.until)
-    else:
-        if flt.since is not None:
-            cond.append(Article.first_seen >= flt.since)
-        if flt.until is not None:
-            cond.append(Article.first_seen < flt.until)
-    if flt.language is not None:
-        cond.append(Article.language == flt.language)
-    if flt.after_listed is not None:
-        cond.append(Article.listed > flt.after_listed)
-    if flt.rules:
-        cond.append(exists().where(and_(Match.article_id == Article.id, Match.rule.in_(flt.rules))))
-    if not flt.include_all:
-        cond.append(Article.duplicate_of.is_(None))
-        if not flt.rules:
-            cond.append(exists().where(Match.article_id == Article.id))
-    return cond
 
 
 def _stored(a: Any, matches: dict[str, tuple[list[str], float | None]], also_at: tuple[str, ...],

@@ -17,7 +17,7 @@ from store.errors import DatabaseURLError, NoDatabase, StoreError
 
 # The newest migration in store/migrations/versions. Checked here so that opening an
 # up-to-date database costs one SELECT instead of importing Alembic (tests keep it in step).
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 DEFAULT_DB_URL = "sqlite:///newsmon.db"
 # Milliseconds a SQLite writer waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 60_000

@@ -1,14 +1,14 @@
-"""Full-text search over stored articles (`newsmon search`): the word index of migration 0008
+r"""Full-text search over stored articles (`newsmon search`): the word index of migration 0008
 (SQLite FTS5, PostgreSQL tsvector) finds and ranks candidates, a caller's matcher decides.
 
 Queries come as a small expression of plain values (Words, Substring, All, AnyOf, Not), which
 scheduler.search builds from a rule query: the store knows nothing of crawler.rules. The index
 prunes; `accept` (the rule matcher) has the last word, so where the two cut words differently the
-index must find more, not less. They agree on letters and digits and on case; they differ on
-  - '_': one word to the rules, a break to PostgreSQL's parser (a phrase is searched instead);
+index must find more, not less. PostgreSQL's vector holds the rules' own words (store.search_vector:
+\w+ of the casefolded text); SQLite's FTS5 agrees on letters, digits, '_' and case, and differs on
   - case folding beyond lower case: a term is looked up lower-cased and casefolded, so "Straße"
-    finds "STRASSE" and "straße", but "strasse" does not find "Straße" (a rule would match it);
-  - PostgreSQL keeps 256 positions a word and none past 16,383 words, so a phrase deep in a very
+    finds "STRASSE" and "straße", but "strasse" does not find "Straße" there (a rule would match it);
+  - PostgreSQL keeps 255 positions a word and none past 16,383 words, so a phrase deep in a very
     long text can be missed there;
   - Chinese and Japanese are not cut into words by either index: such terms are substrings
     (LIKE), read from every row unless a word term narrows the search.
@@ -23,14 +23,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Connection, Integer, and_, column, exists, func, literal_column, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    cast,
+    column,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy import table as sql_table
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import aliased
 
 from store.articles import Articles, _stored
 from store.database import Database
 from store.models import Article, Match
 from store.records import ArticleFilter, StoredArticle
+from store.search_vector import quote, words
 
 # At most this many candidates, the newest, are ranked. On bench/store.py's 1M articles a broad query
 # (a word in 1.5% of them) has 15,000: ranking all of a prefix's 100,000 took 190 ms on SQLite and
@@ -44,7 +59,6 @@ TITLE_WEIGHT = 5.0
 # FTS5's table, its hidden column named after it (the left side of MATCH), and PostgreSQL's vector.
 _FTS = sql_table("articles_fts", column("rowid", Integer), column("articles_fts"))
 _VECTOR: ColumnElement[Any] = literal_column("articles.search_vector")
-_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 _WEIGHTS: ColumnElement[Any] = literal_column(f"'{{0.1, 0.2, {1 / TITLE_WEIGHT}, 1.0}}'::float4[]")
 # An exact copy reads its story's text; aliased once (a tenth of a search's time when built per call).
 _ORIGINAL = aliased(Article)
@@ -138,11 +152,12 @@ def _fts5(expr: Expr) -> str | None:
 
 
 def _tsquery(expr: Expr) -> str | None:
-    """A to_tsquery('simple', ...) text for `expr`; None if it holds a substring."""
+    """A tsquery literal for `expr`; None if it holds a substring."""
     if isinstance(expr, Words):
-        # Quoted operands go through the same parser and lower-casing as the text did.
+        # Cut and folded as the vector was (a literal is not parsed again, as to_tsquery would).
         star = ":*" if expr.prefix else ""
-        return "(" + " | ".join(" <-> ".join(f"'{w}'" for w in s) + star for s in expr.spellings) + ")"
+        spellings = dict.fromkeys(tuple(w for word in s for w in words(word)) for s in expr.spellings)
+        return "(" + " | ".join(" <-> ".join(map(quote, s)) + star for s in spellings if s) + ")"
     if isinstance(expr, Not):
         inner = _tsquery(expr.part)
         return None if inner is None else f"!{inner}"
@@ -232,12 +247,12 @@ class Search:
                 stmt = stmt.join(Article, Article.id == _FTS.c.rowid).where(*row_filters)
             newest = stmt.order_by(_FTS.c.rowid.desc()).limit(window).subquery()
             return select(newest.c.id, newest.c.rank).order_by(newest.c.rank.desc(), newest.c.id.desc())
-        query = func.to_tsquery(_SIMPLE, _tsquery(lookup))
+        query = cast(_tsquery(lookup), TSQUERY)
         newest = (select(Article.id, _VECTOR.label("vector"))
                   .where(_VECTOR.op("@@")(query), Article.text.is_not(None), *_filters(flt), *rest)
                   .order_by(Article.id.desc()).limit(window).subquery())
         # Ranked outside the LIMIT, so that ts_rank reads only the window's vectors.
-        wanted = func.to_tsquery(_SIMPLE, " | ".join(str(_tsquery(t)) for t in _wanted(lookup)))
+        wanted = cast(" | ".join(str(_tsquery(t)) for t in _wanted(lookup)), TSQUERY)
         score = func.ts_rank(_WEIGHTS, newest.c.vector, wanted, _LOG_LENGTH)
         return select(newest.c.id, score.label("rank")).order_by(score.desc(), newest.c.id.desc())
 
@@ -250,7 +265,7 @@ class Search:
         if lookup is not None:
             if self.db.dialect == "sqlite":
                 return Article.id.in_(select(_FTS.c.rowid).where(_FTS.c.articles_fts.op("MATCH")(lookup)))
-            return _VECTOR.op("@@")(func.to_tsquery(_SIMPLE, lookup))
+            return _VECTOR.op("@@")(cast(lookup, TSQUERY))
         if isinstance(expr, Not):
             return not_(self._condition(expr.part))
         if isinstance(expr, All):
@@ -305,7 +320,7 @@ def _filters(flt: ArticleFilter) -> list[ColumnElement[bool]]:
 
 
 # Schema objects of the index that store/models.py cannot describe (an FTS5 table and its shadow
-# tables, a generated column only PostgreSQL has): Alembic's model comparison leaves them out
+# tables, a column only PostgreSQL has): Alembic's model comparison leaves them out
 # through include_name (tests/test_store.py, store/migrations/env.py).
 INDEX_OBJECTS = frozenset({"articles_fts", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
                            "articles_fts_config", "search_vector", "ix_articles_search"})

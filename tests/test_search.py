@@ -18,6 +18,7 @@ from store.db import upgrade
 from store.records import ArticleFilter, NewArticle
 from store.repository import Repository
 from store.search import WINDOW
+from store.search_vector import search_vector
 from tests.conftest import cli_json, run_cli
 
 
@@ -185,3 +186,77 @@ def test_cli_prints_query_keys_and_rank(repo: Repository, db_url: str, news: dic
     flt = ArticleFilter(limit=3)
     expected = search_articles(repo, prepare('"green steel" OR decarboni*'), flt)
     assert [r["id"] for r in found] == [f.article.id for f in expected.found]
+
+
+# -- PostgreSQL's vector, written by newsmon (store.search_vector, migration 0013) --------------------------
+
+def _vectors(repo: Repository) -> dict[int, tuple[str | None, str | None]]:
+    """Each article's stored vector and the one store.search_vector makes of its row, both as PostgreSQL prints them."""
+    with repo.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, title, text, search_vector::text AS stored FROM articles")).all()
+        return {r.id: (r.stored, conn.execute(text("SELECT CAST(:v AS tsvector)::text"),
+                                              {"v": search_vector(r.title, r.text)}).scalar()) for r in rows}
+
+
+def test_every_write_keeps_the_postgresql_vector_of_the_row(pg_schema_url: str) -> None:
+    repo = Repository.open(pg_schema_url)
+    try:
+        first = _add(repo, 1, "Port news", "Ships wait. Subscribe to our newsletter.")
+        exact = _add(repo, 2, "Port news (copy)", "Ships wait. Subscribe to our newsletter.")  # stores no text
+        revisited = _add(repo, 3, "Mill", "The mill idles.")
+        repo.articles.add_version(revisited, NewArticle(url="https://news.example/3", source="example",
+                                                        content_hash=_hash("v2"), title="Mill restarts",
+                                                        text="The mill runs on hydrogen now."))
+        read = ArticleText(first, None, None, "Port news", None, "Ships wait. Subscribe to our newsletter.",
+                           _hash("Ships wait. Subscribe to our newsletter."))
+        assert repo.articles.rewrite(read, "Ships wait at anchor.", "cleaned", 0, (), {}) == 0
+        vectors = _vectors(repo)
+        assert vectors[exact] == (None, None)
+        assert all(stored == made for stored, made in vectors.values()), vectors
+        assert "'hydrogen':7B" in str(vectors[revisited][0]) and "'anchor':6B" in str(vectors[first][0])
+        assert _ids(repo, "hydrogen") == [revisited] and _ids(repo, "newsletter") == []
+    finally:
+        repo.close()
+
+
+def test_the_postgresql_index_holds_the_rules_words(pg_schema_url: str) -> None:
+    repo = Repository.open(pg_schema_url)
+    try:
+        sharp = _add(repo, 1, "Die Straße", "Gesperrt bis Montag.")
+        snake = _add(repo, 2, "Config", "Set green_mode in the plant's file.")
+        # The rules casefold: "strasse" matches "Straße", and the index now finds it (FTS5 does not).
+        assert _ids(repo, "strasse") == [sharp]
+        assert _ids(repo, "green_mode") == [snake]
+        # "green_mode" is one word to the rules: not even a candidate for "green" (the parser cut it in two).
+        assert repo.search.find(prepare("green").expr, ArticleFilter(), lambda *_: True).ranked == 0
+    finally:
+        repo.close()
+
+
+def test_a_vector_keeps_within_postgresql_limits(pg_schema_url: str) -> None:
+    quoted = "It's O'Brien\\'s back\\slash " + "x" * 3000 + " " + "steel " * 20000 + "tail"
+    vector = search_vector("Title's", quoted)
+    engine = create_engine(pg_schema_url)
+    try:
+        with engine.connect() as conn:
+            length, steel, last = conn.execute(text(
+                "SELECT (SELECT count(*) FROM unnest(v)), "
+                "(SELECT cardinality(positions) FROM unnest(v) WHERE lexeme = 'steel'), "
+                "(SELECT max(p) FROM unnest(v) AS u, unnest(u.positions) AS p) "
+                "FROM (SELECT CAST(:v AS tsvector) AS v) AS s"), {"v": vector}).one()
+    finally:
+        engine.dispose()
+    # title, s, it, o, brien, back, slash, steel, tail: the 3,000-byte word left out; steel's first 255
+    # positions, as to_tsvector keeps; tail, the 20,011th word, at the last position there is.
+    assert length == 9 and steel == 255 and last == 16383
+    assert search_vector("A title", None) is None
+    # 150,000 distinct words of 7 bytes, 12 bytes each to PostgreSQL with their position: the vector
+    # stops at the last that fits in tsvector's 1 MB instead of failing the insert.
+    many = " ".join(f"w{i:06d}" for i in range(150_000))
+    engine = create_engine(pg_schema_url)
+    try:
+        with engine.connect() as conn:
+            kept = conn.execute(text("SELECT length(CAST(:v AS tsvector))"), {"v": search_vector(None, many)}).scalar()
+    finally:
+        engine.dispose()
+    assert kept == ((1 << 20) - 1) // 12

@@ -44,7 +44,20 @@ _SQLITE_TRIGGERS = {
 }
 
 
-def _separators() -> str:
+# An exact copy (no text) gets no vector. A function keeps the 10 KB expression out of the
+# column's definition; IMMUTABLE, as a generated column requires (so are the calls inside).
+# (Migration 0013 replaces both with a vector newsmon writes; its downgrade makes them again.)
+VECTOR_FUNCTION = """CREATE FUNCTION newsmon_search_vector(title text, body text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN body IS NULL THEN NULL ELSE
+        setweight(to_tsvector('simple', regexp_replace(coalesce(title, ''), '{separators}', ' ', 'g')), 'A')
+        || setweight(to_tsvector('simple', regexp_replace(body, '{separators}', ' ', 'g')), 'B') END
+    $$"""
+VECTOR_COLUMN = ("ALTER TABLE articles ADD COLUMN search_vector tsvector "
+                 "GENERATED ALWAYS AS (newsmon_search_vector(title, text)) STORED")
+
+
+def separator_class() -> str:
     r"""A regex bracket expression of every character that is not \w to Python (what ends a word in
     crawler.rules), as \u escapes: PostgreSQL's parser reads "U.S." as one host name, "low-carbon"
     as three words and "3.5" as one number; with these turned into spaces first it sees the rules' words.
@@ -75,18 +88,10 @@ def upgrade() -> None:
             op.execute(f"CREATE TRIGGER {name} {body}")
         op.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
         return
-    separators = _separators()
-    # An exact copy (no text) gets no vector. A function keeps the 10 KB expression out of the
-    # column's definition; IMMUTABLE, as a generated column requires (so are the calls inside).
-    op.execute(f"""CREATE FUNCTION newsmon_search_vector(title text, body text) RETURNS tsvector
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT CASE WHEN body IS NULL THEN NULL ELSE
-            setweight(to_tsvector('simple', regexp_replace(coalesce(title, ''), '{separators}', ' ', 'g')), 'A')
-            || setweight(to_tsvector('simple', regexp_replace(body, '{separators}', ' ', 'g')), 'B') END
-        $$""")
+    separators = separator_class()
+    op.execute(VECTOR_FUNCTION.format(separators=separators))
     # Fills the column for every existing row (a rewrite of the table).
-    op.execute("ALTER TABLE articles ADD COLUMN search_vector tsvector "
-               "GENERATED ALWAYS AS (newsmon_search_vector(title, text)) STORED")
+    op.execute(VECTOR_COLUMN)
     # GIN's pending list (fastupdate) kept, at its 4 MB: add_batch stored 200-250 articles/s of 3-6 KB
     # with it, 80-125 without it, 140-170 with a 256 kB list (no index: 420-540; bench/store.py at
     # 20k). Its price: a search reads the whole list, 9 ms when a fresh 10k articles were all in it.
