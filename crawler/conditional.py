@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from store.records import ValidatorAnswer, ValidatorRecord
 
@@ -22,6 +23,13 @@ VERIFY_EVERY = 10
 class Verdict:
     changed: bool
     distrust: bool
+
+
+def asked_url(request: Any) -> str:
+    """The URL a Scrapy request was first made for, before any redirect: a discovery URL's
+    validators are kept under it, so that the next check asks it conditionally (the redirect
+    carries the headers to where it leads, which can answer 304)."""
+    return str((request.meta.get("redirect_urls") or [request.url])[0])
 
 
 def conditional_headers(record: ValidatorRecord | None, verify_every: int = VERIFY_EVERY) -> dict[str, str]:

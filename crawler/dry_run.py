@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.boilerplate import LEARNED_MIN_PAGES
+from crawler.conditional import asked_url
 from crawler.config import Config, Source
 from crawler.context import CONTEXT_SETTING, CrawlContext
 from crawler.fingerprints import bands, simhash
@@ -95,7 +96,7 @@ class _Observer:
         self.counts: Counter[str] = Counter()
 
     def request_scheduled(self, request: Any) -> None:
-        asked = (request.meta.get("redirect_urls") or [request.url])[0]
+        asked = asked_url(request)
         if asked not in self.kinds:
             self.kinds[asked] = request.meta.get("newsmon_kind") or "page"
             referer = request.headers.get("Referer")
@@ -104,7 +105,7 @@ class _Observer:
 
     def response_received(self, response: Any, request: Any) -> None:
         self.counts["fetched"] += 1
-        self.first_asked.setdefault(response.url, (request.meta.get("redirect_urls") or [request.url])[0])
+        self.first_asked.setdefault(response.url, asked_url(request))
 
     def page_skipped(self, url: str, reason: str) -> None:
         self.counts["skipped"] += 1

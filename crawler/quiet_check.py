@@ -14,8 +14,8 @@ quiet is recorded as before, by its own crawler.
 
 Only sources read before are checked here (they have validators) and none with articles due for a
 revisit: a first crawl, or one with revisits, always has work for a crawler. A discovery URL that
-redirects has its validators under the URL it ends at, as its spider keeps them: it is asked
-without conditional headers, by the check as by its spider, and its answer judged by its body; a
+redirects has its validators under the URL asked, as its spider keeps them (crawler.conditional.
+asked_url): it is asked conditionally, and the redirect carries the headers to where it leads; a
 redirected answer is not replayed (its crawler follows the redirect itself).
 
 OWNS: which sources are checked (checkable), each source's answers as they arrive (SourceCheck), and
@@ -33,7 +33,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.conditional import conditional_headers, read_answer
+from crawler.conditional import asked_url, conditional_headers, read_answer
 from crawler.config import Source
 from crawler.guard import SOURCE_META
 from crawler.spiders.news import header_text
@@ -66,7 +66,7 @@ class SourceCheck:
     finished: datetime | None = None
     pages: int = 0
     changed: bool = False
-    # What each URL answered (as its spider names it: the URL it ended at), saved if quiet.
+    # What each URL asked answered (as its spider names it), saved if quiet.
     answers: dict[str, ValidatorAnswer] = field(default_factory=dict)
     # The answers a crawler of the source's own replays (URL asked -> response): none is asked twice.
     responses: dict[str, Response] = field(default_factory=dict)
@@ -85,14 +85,14 @@ class SourceCheck:
     def answered(self, asked: str, response: Response) -> None:
         """Note `response`, the answer to `asked` (after any redirects)."""
         self.pages += 1
-        final = response.request.url if response.request is not None else response.url
-        reading = read_answer(self.validators.get(final), response.status, header_text(response, "ETag"),
+        reading = read_answer(self.validators.get(asked), response.status, header_text(response, "ETag"),
                               header_text(response, "Last-Modified"), response.body)
         if reading.changed:
             self.changed = True
         else:
-            self.answers[final] = reading.answer
-        if final == asked:  # a redirected answer is not replayed: its crawler follows the redirect itself
+            self.answers[asked] = reading.answer
+        # A redirected answer is not replayed: its crawler follows the redirect itself.
+        if response.request is None or response.request.url == asked:
             self.responses[asked] = response
         self._done(asked)
 
@@ -139,7 +139,7 @@ class QuietCheckSpider(scrapy.Spider):
         request = response.request
         assert request is not None
         check: SourceCheck = request.meta[CHECK_META]
-        check.answered(_asked(request), response)
+        check.answered(asked_url(request), response)
         if check.settled:
             self.on_settled(check)
 
@@ -148,10 +148,6 @@ class QuietCheckSpider(scrapy.Spider):
         if request is None:
             return
         check: SourceCheck = request.meta[CHECK_META]
-        check.failed(_asked(request))
+        check.failed(asked_url(request))
         if check.settled:
             self.on_settled(check)
-
-
-def _asked(request: scrapy.Request) -> str:
-    return str((request.meta.get("redirect_urls") or [request.url])[0])

@@ -24,6 +24,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
+from crawler.conditional import asked_url
 from crawler.context import CONTEXT_SETTING, CheckContext, CrawlContext
 from store.errors import StoreError
 from store.records import utcnow
@@ -83,7 +84,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         """Keep the answer to the request this middleware made for a robots.txt."""
         if self._repository is not None and request.callback is NO_CALLBACK and request.meta.get("dont_obey_robotstxt"):
             # Redirects keep the first URL asked: the host the file governs.
-            asked = (request.meta.get("redirect_urls") or [request.url])[0]
+            asked = asked_url(request)
             if urlparse(asked).path == "/robots.txt" and _keepable(response):
                 try:
                     self._repository.robots.save(origin_of(asked), response.body)

@@ -170,10 +170,15 @@ def test_a_source_whose_feed_redirects_is_settled_by_the_check_too(server: SiteS
     server.clear_log()
     second, log = _crawl_logged(db, seeds)
     assert (second["a"]["outcome"], second["a"]["new"]) == ("ok", 0)
-    assert _own_crawlers(log) == 0  # settled by the check: the same body at the URL it ends at
-    assert server.requests() == ["/old-a.xml", "/a.xml"]
+    assert _own_crawlers(log) == 0  # settled by the check
+    # Asked conditionally: the redirect carried the validators to where it leads, which answered 304.
+    assert server.answers() == [("/old-a.xml", 301), ("/a.xml", 304)]
     # Published to: the check finds the change, and the source's crawler follows the redirect itself.
     _publish(server, "a", 2)
     third, log = _crawl_logged(db, seeds)
     assert (third["a"]["outcome"], third["a"]["new"]) == ("ok", 1)
     assert _own_crawlers(log) == 1
+    # The same feed, now without an ETag (a 200): judged by its body, against what the URL asked answered.
+    serve_feed(server, "/a.xml", [f"/a/2024-09/{1 + n:02d}/story-a-{n}.html" for n in range(2)])
+    fourth, log = _crawl_logged(db, seeds)
+    assert (fourth["a"]["outcome"], fourth["a"]["new"], _own_crawlers(log)) == ("ok", 0, 0)

@@ -25,7 +25,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.conditional import body_hash, conditional_headers, read_answer
+from crawler.conditional import asked_url, body_hash, conditional_headers, read_answer
 from crawler.config import Source
 from crawler.discovery import DiscoveryError, Link, parse_feed, parse_listing, parse_sitemap
 from crawler.items import FetchedPage, FetchFailure
@@ -248,7 +248,7 @@ class NewsSpider(scrapy.Spider):
 
     def _recent(self, response: Response, links: list[Link]) -> list[Link]:
         """Drop entries dated well before this URL was last read in full: they were seen then."""
-        record = self.validators.get(response.request.url if response.request is not None else response.url)
+        record = self.validators.get(asked_url(response.request) if response.request is not None else response.url)
         if record is None:
             return links
         cutoff = record.checked - DATE_MARGIN
@@ -258,7 +258,7 @@ class NewsSpider(scrapy.Spider):
 
     def _changed(self, response: Response) -> bool:
         """Note what a discovery URL answered; return False when it has nothing new to parse."""
-        url = response.request.url if response.request is not None else response.url
+        url = asked_url(response.request) if response.request is not None else response.url
         reading = read_answer(self.validators.get(url), response.status, header_text(response, "ETag"),
                               header_text(response, "Last-Modified"), response.body)
         self._answered(url, reading.answer)
@@ -272,7 +272,7 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = getattr(failure, "request", None)
         # After redirects, name the URL the spider asked for, not where it was sent.
-        url = (request.meta.get("redirect_urls") or [request.url])[0] if request is not None else "?"
+        url = asked_url(request) if request is not None else "?"
         if isinstance(failure.value, IgnoreRequest) and str(failure.value) == "Forbidden by robots.txt":
             # The site asked us not to: deliberate, not a failure.
             self.crawler.stats.inc_value("newsmon/robots_forbidden")
