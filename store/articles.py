@@ -154,12 +154,14 @@ class Articles:
         story = exact if exact is not None else index.story(new, max_bits)
         leads = self._leads(conn, new, story)
         # An exact copy's text is stored once, on the original; a near copy keeps its own.
-        text = None if exact is not None and leads is None else new.text
+        stored = None if exact is not None and leads is None else new.text
+        if stored is None:
+            vector = dict.fromkeys(vector)
         article_id = int(conn.execute(self._insert, {
             "url": new.url, "source": new.source, "title": new.title, "author": new.author,
             "published": new.published, "modified": new.modified, "language": new.language,
             "description": new.description,
-            "text": text, "content_hash": new.content_hash, **(vector if text is not None else dict.fromkeys(vector)),
+            "text": stored, "content_hash": new.content_hash, **vector,
             "simhash": new.simhash, "first_seen": utcnow(), "run_id": new.run_id,
             "duplicate_of": story if leads is None else None, "listed": leads if leads is not None else next(listed),
         }).scalar_one())

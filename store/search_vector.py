@@ -52,9 +52,9 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-def quote(lexeme: str) -> str:
-    """`lexeme` as one quoted tsvector or tsquery operand."""
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+def quote(word: str) -> str:
+    """`word` (one of `words`: a run of \\w, so no quote or backslash to escape) as a tsquery operand."""
+    return f"'{word}'"
 
 
 def search_vector(title: str | None, text: str | None) -> str | None:
