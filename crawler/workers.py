@@ -43,10 +43,10 @@ _worker_rules: tuple[Rule, ...] = ()
 def _init_worker(rules: tuple[Rule, ...]) -> None:
     global _worker_rules
     _worker_rules = rules
-    # Forked from the fork server, where crawler.pool_guard was imported: watch this process's own parent.
-    from crawler.pool_guard import watch_parent
+    # Forked from the fork server, where crawler.pool_guard was imported and named itself the parent.
+    from crawler.pool_guard import expected_parent, watch_parent
 
-    watch_parent()
+    watch_parent(expected_parent())
 
 
 def _analyze_in_worker(page: FetchedPage, min_chars: int, learned: frozenset[str]) -> Analysis | Rejection:
@@ -65,6 +65,9 @@ def _analyze_here(page: FetchedPage, rules: tuple[Rule, ...], min_chars: int,
 
 
 def _context() -> multiprocessing.context.ForkServerContext:
+    # The fork server, started from this process, inherits this: its parent must be this process
+    # (crawler.pool_guard). Not imported from there: importing it starts a watch.
+    os.environ["NEWSMON_POOL_PARENT"] = str(os.getpid())
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["crawler.pool_guard", "crawler.analysis"])
     return context

@@ -122,3 +122,33 @@ def test_a_crawl_process_killed_with_sigkill_leaves_no_pool_process_behind() -> 
                 pipe.close()
     left = poll(lambda: not any(_alive(p) for p in pool) or None, timeout=15, what="the pool's processes to exit")
     assert left
+
+
+# A crawl child names itself the fork server's parent (crawler.workers._context), starts a process
+# that imports crawler.pool_guard a moment later, as a fork server's preload does, and exits at once.
+_OWNER_GONE_FIRST = """
+import subprocess, sys
+from crawler.workers import _context
+_context()
+late = "import time; time.sleep(0.5); import crawler.pool_guard; time.sleep(60)"
+quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+print(subprocess.Popen([sys.executable, "-c", late], **quiet).pid, flush=True)
+"""
+
+
+def test_a_fork_server_whose_crawl_child_died_before_its_watch_started_exits_too() -> None:
+    # The watch took the orphan's new parent for its own and never fired: a fork server and its
+    # resource tracker outlived a killed daemon in bench/kill_soak.py.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, poll
+
+    owner = subprocess.run([sys.executable, "-c", _OWNER_GONE_FIRST], cwd=ROOT, capture_output=True, text=True,
+                           check=True, timeout=60)
+    late = int(owner.stdout.split()[0])
+    try:
+        assert poll(lambda: not _alive(late) or None, timeout=15, what="the orphaned fork server to exit")
+    finally:
+        if _alive(late):
+            os.kill(late, signal.SIGKILL)
